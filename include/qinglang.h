@@ -1,0 +1,267 @@
+/*
+ * qinglang.h — the public API of the qinglang content-security engine.
+ *
+ * This header is the contract: what it does not declare is not API.
+ *
+ * The life of a scan:
+ *
+ *     ql_compiler  --(add built-ins, add rule files)-->  ql_rules  (immutable,
+ *                                                                  shared by threads)
+ *     ql_scanner   (per thread scratch)  --scan a buffer-->  findings via callback
+ *     ql_stream    (per flow state)      --write chunks--->  findings via callback
+ *
+ * Conventions (SQLite's and Hyperscan's): every call returns a ql_status;
+ * constructors hand the object back through an out-parameter; destroy(NULL)
+ * is a harmless no-op; input is borrowed as (pointer, length) and never
+ * kept past the call; there is no global state and no global init.
+ *
+ * Thread safety: a ql_rules may be used by any number of threads at once.
+ * A ql_compiler, ql_scanner or ql_stream belongs to one thread at a time.
+ */
+#ifndef QINGLANG_H
+#define QINGLANG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QL_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- status */
+
+/* One table, one enum, one message per code (libuv's X-macro). */
+#define QL_STATUS_MAP(X)                                                     \
+    X(OK,           0, "success")                                            \
+    X(ENOMEM,       1, "out of memory")                                      \
+    X(EINVAL,       2, "invalid argument")                                   \
+    X(ERULE,        3, "invalid rule")                                       \
+    X(EREGEX,       4, "regular expression not supported or invalid")        \
+    X(EIO,          5, "input/output error")                                 \
+    X(ELIMIT,       6, "a size limit was exceeded")                          \
+    X(EENCODING,    7, "unsupported or undecodable encoding")                \
+    X(ESTATE,       8, "call not valid in the object's current state")       \
+    X(EABORTED,     9, "stopped by the callback")                            \
+    X(EINTERNAL,   10, "internal error (matcher failure)")
+
+typedef enum ql_status {
+#define QL__STATUS_ENUM(name, code, msg) QL_##name = code,
+    QL_STATUS_MAP(QL__STATUS_ENUM)
+#undef QL__STATUS_ENUM
+} ql_status;
+
+/* A static English message for a status; never NULL. */
+const char *ql_status_message(ql_status status);
+
+/* ------------------------------------------------------------ allocator */
+
+/* Replaceable allocator, used by every object created with it.  Tests use
+ * it to fail each allocation in turn.  NULL members mean the C library's. */
+typedef struct ql_allocator {
+    void *(*malloc_fn)(size_t size, void *user);
+    void *(*realloc_fn)(void *ptr, size_t size, void *user);
+    void  (*free_fn)(void *ptr, void *user);
+    void  *user;
+} ql_allocator;
+
+/* ------------------------------------------------------------ severity */
+
+typedef enum ql_severity {
+    QL_SEVERITY_INFO = 0,
+    QL_SEVERITY_LOW,
+    QL_SEVERITY_MEDIUM,
+    QL_SEVERITY_HIGH,
+    QL_SEVERITY_CRITICAL
+} ql_severity;
+
+/* "info", "low", "medium", "high", "critical". */
+const char *ql_severity_name(ql_severity severity);
+
+/* ------------------------------------------------------------- compiler */
+
+typedef struct ql_compiler ql_compiler;
+typedef struct ql_rules    ql_rules;
+
+/* Where and why a rule file was rejected.  `file` is the name given to
+ * ql_compiler_add_rules (or the built-in pack's name); line and column are
+ * 1-based (0 when unknown).  Valid until the compiler is destroyed. */
+typedef struct ql_diagnostic {
+    const char *file;
+    unsigned    line;
+    unsigned    column;
+    const char *message;
+} ql_diagnostic;
+
+/* Creates a compiler.  `allocator` may be NULL. */
+ql_status ql_compiler_create(const ql_allocator *allocator, ql_compiler **out);
+void      ql_compiler_destroy(ql_compiler *compiler);
+
+/* Adds every built-in rule pack (rules/ in the source tree). */
+ql_status ql_compiler_add_builtin(ql_compiler *compiler);
+
+/* Adds the rules in one YAML document (or a plain list of keywords, see
+ * docs/rules.md).  `name` is used in diagnostics.  On QL_ERULE or
+ * QL_EREGEX every problem found is recorded (see ql_compiler_diagnostics)
+ * and the compiler remains usable: nothing from the failing text is kept. */
+ql_status ql_compiler_add_rules(ql_compiler *compiler, const char *name,
+                                const uint8_t *text, size_t length);
+
+/* Diagnostics recorded so far. */
+size_t               ql_compiler_diagnostic_count(const ql_compiler *compiler);
+const ql_diagnostic *ql_compiler_diagnostic(const ql_compiler *compiler,
+                                            size_t index);
+
+/* Compiles everything added into an immutable rule set.  The compiler may
+ * be destroyed afterwards; the rules live on. */
+ql_status ql_compiler_compile(ql_compiler *compiler, ql_rules **out);
+
+void ql_rules_destroy(ql_rules *rules);
+
+/* Introspection, for `qinglang rules list`. */
+typedef struct ql_rule_info {
+    const char *id;          /* e.g. "builtin.cn_resident_id" */
+    const char *type;        /* e.g. "cn_resident_id" */
+    const char *category;    /* e.g. "pii.identity" */
+    ql_severity severity;
+    const char *description;
+    const char *source;      /* file the rule came from */
+} ql_rule_info;
+
+size_t ql_rules_count(const ql_rules *rules);
+ql_status ql_rules_info(const ql_rules *rules, size_t index, ql_rule_info *out);
+
+/* ------------------------------------------------------------- findings */
+
+typedef struct ql_attribute {
+    const char *key;     /* e.g. "birth_date" */
+    const char *value;   /* e.g. "1990-03-07", "male", "true" */
+} ql_attribute;
+
+#define QL_MAX_ATTRIBUTES 4
+
+typedef struct ql_finding {
+    const char  *rule_id;
+    const char  *type;
+    const char  *category;
+    ql_severity  severity;
+    double       confidence;        /* 0..1 */
+    uint64_t     start, end;        /* [start, end) in bytes of the input as given */
+    uint64_t     line;              /* 1-based */
+    uint64_t     column;            /* 1-based, in characters */
+    const uint8_t *value;           /* the value as UTF-8, after decoding and */
+    size_t       value_length;      /*  full-width folding; valid in the callback only */
+    const char  *masked;            /* the value masked for display (UTF-8, NUL-terminated) */
+    size_t       attribute_count;
+    ql_attribute attributes[QL_MAX_ATTRIBUTES];
+} ql_finding;
+
+/* Called once per finding.  Return 0 to go on, non-zero to stop the scan
+ * (which then returns QL_EABORTED).  Findings come in order of `start`
+ * within one call of ql_scan, and within each batch of a stream. */
+typedef int (*ql_finding_cb)(const ql_finding *finding, void *user);
+
+/* ------------------------------------------------------------- scanning */
+
+typedef enum ql_encoding {
+    QL_ENCODING_AUTO = 0,   /* BOM, else UTF-8 if valid, else GB18030 */
+    QL_ENCODING_UTF8,
+    QL_ENCODING_GB18030,    /* also GBK and GB2312, its subsets */
+    QL_ENCODING_UTF16LE,
+    QL_ENCODING_UTF16BE
+} ql_encoding;
+
+typedef struct ql_scan_options {
+    ql_encoding encoding;
+    /* The date used for "not in the future" and for `minor`, as yyyymmdd;
+     * 0 means today (UTC) at the time of the call. */
+    int32_t     today;
+    /* Report findings at or above this confidence; a negative value keeps
+     * each rule's own threshold. */
+    double      min_confidence;
+} ql_scan_options;
+
+/* Fills `options` with the defaults (auto encoding, today, rule thresholds). */
+void ql_scan_options_init(ql_scan_options *options);
+
+typedef struct ql_scanner ql_scanner;
+
+/* A scanner holds the scratch one thread needs to scan with `rules`.  The
+ * rules must outlive it. */
+ql_status ql_scanner_create(const ql_rules *rules, const ql_allocator *allocator,
+                            ql_scanner **out);
+void      ql_scanner_destroy(ql_scanner *scanner);
+
+/* Scans `data` whole.  `options` may be NULL (defaults).  Inputs of any
+ * size are accepted; memory use grows only when the input needs decoding
+ * (GB18030, UTF-16), by about twice the input. */
+ql_status ql_scan(ql_scanner *scanner, const uint8_t *data, size_t length,
+                  const ql_scan_options *options, ql_finding_cb callback,
+                  void *user);
+
+/* Scans the whole `data` but reports only findings that belong to the
+ * byte range [from, to), the pieces a caller cuts one large buffer into to
+ * scan it on several threads: every finding of ql_scan belongs to exactly
+ * one piece, whatever the cuts.  The input must be UTF-8 (the encoding
+ * option is ignored).  `line` and `column` are NOT filled in (0): the
+ * caller computes them with ql_locate when it merges the pieces. */
+ql_status ql_scan_range(ql_scanner *scanner, const uint8_t *data, size_t length,
+                        uint64_t from, uint64_t to,
+                        const ql_scan_options *options, ql_finding_cb callback,
+                        void *user);
+
+/* Guesses the encoding of a buffer as ql_scan's AUTO does: a BOM, else
+ * valid UTF-8 in the first 64 KiB, else GB18030 if it decodes as such,
+ * else UTF-8 (binary is scanned as bytes).  *bom_length (may be NULL)
+ * receives the size of a byte-order mark, 0 if none. */
+ql_encoding ql_detect_encoding(const uint8_t *data, size_t length, size_t *bom_length);
+
+/* A cursor for turning byte offsets into line and column, advanced over
+ * ascending offsets so a whole file costs one pass. */
+typedef struct ql_position {
+    uint64_t offset;   /* where the cursor stands */
+    uint64_t line;     /* 1-based line at offset */
+    uint64_t column;   /* 1-based column (characters) at offset */
+} ql_position;
+
+/* Sets the cursor to the start of a text. */
+void ql_position_init(ql_position *cursor);
+
+/* Moves the cursor forward over UTF-8 `data` to `offset` (>= cursor's own
+ * offset, <= length). */
+void ql_locate(ql_position *cursor, const uint8_t *data, size_t length,
+               uint64_t offset);
+
+/* --------------------------------------------------------------- stream */
+
+typedef struct ql_stream ql_stream;
+
+/* A stream scans input that arrives in chunks.  Findings are reported with
+ * offsets from the start of the stream, whatever the chunking: the same
+ * input cut anywhere gives the same findings as ql_scan over the whole.
+ * Findings are reported with some delay (a stream holds back a bounded
+ * window, at most about 1 MiB, to see a finding's surroundings); ql_stream_finish
+ * reports the rest.  The encoding is fixed by the options: AUTO in a
+ * stream means UTF-8 unless the first bytes are a BOM. */
+ql_status ql_stream_open(ql_scanner *scanner, const ql_scan_options *options,
+                         ql_finding_cb callback, void *user, ql_stream **out);
+ql_status ql_stream_write(ql_stream *stream, const uint8_t *data, size_t length);
+ql_status ql_stream_finish(ql_stream *stream);
+void      ql_stream_close(ql_stream *stream);
+
+/* -------------------------------------------------------------- helpers */
+
+/* Writes a display mask of `value` for `type` into `out` (NUL-terminated,
+ * truncated to `size`), as findings' `masked` field does: 110101********123X,
+ * 138****8000, 6222 **** **** 1234, z***@qq.com, 张*.  Returns the length
+ * it needed (excluding the NUL). */
+size_t ql_mask(const char *type, const uint8_t *value, size_t length,
+               char *out, size_t size);
+
+const char *ql_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,18 @@
+# Turns the built-in rule packs (FILES) into a C source (OUT) holding each
+# file's bytes and name, so the library carries its rules with it.
+string(REPLACE "|" ";" FILES "${FILES}")
+set(body "/* Generated from the YAML files in rules/ by scripts/embed-rules.cmake. Do not edit. */\n#include <stddef.h>\n#include \"builtin.h\"\n\n")
+set(table "const ql__builtin_pack ql__builtin_packs[] = {\n")
+set(i 0)
+foreach(f ${FILES})
+  file(READ ${f} hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  get_filename_component(name ${f} NAME)
+  string(APPEND body "static const unsigned char pack${i}[] = {${bytes}0x00};\n")
+  string(APPEND table "    {\"${name}\", pack${i}, ${len}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND table "};\nconst size_t ql__builtin_pack_count = ${i};\n")
+file(WRITE ${OUT} "${body}\n${table}")
