@@ -570,7 +570,15 @@ static int cmd_scan(int argc, char **argv)
         }                                                                          \
         val = argv[++i];                                                           \
     } while (0)
-        if (strcmp(a, "--format") == 0) {
+        if (strncmp(a, "-j", 2) == 0 && a[2] >= '0' && a[2] <= '9') {
+            char *end;
+            long n = strtol(a + 2, &end, 10);
+            if (*end || n < 1 || n > 256) {
+                fprintf(stderr, "%s: -j needs a number from 1 to 256\n", progname);
+                return EXIT_ERROR;
+            }
+            opt.threads = (int)n;
+        } else if (strcmp(a, "--format") == 0) {
             NEEDS_VALUE();
             if (strcmp(val, "text") == 0) opt.format = FORMAT_TEXT;
             else if (strcmp(val, "json") == 0) opt.format = FORMAT_JSON;

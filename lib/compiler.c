@@ -678,12 +678,6 @@ static uint32_t validator_span(ql__validator_id v)
     }
 }
 
-/* Byte sequence that starts a full-width ASCII letter, digit or one of
- * + - . @ _ (U+FF0B, FF0D, FF0E, FF10-19, FF20-3A, FF3F, FF41-5A).  Its
- * presence in a window switches the window to the folded view. */
-static const char fullwidth_trigger[] =
-    "\\xEF\\xBC[\\x8B\\x8D\\x8E\\x90-\\x99\\xA0-\\xBA\\xBF]|\\xEF\\xBD[\\x81-\\x9A]";
-
 ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
 {
     if (!c || !out)
@@ -779,12 +773,8 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
     }
     if (st != QL_OK)
         goto out;
-    patterns[n] = fullwidth_trigger;
-    flags[n] = HS_FLAG_SINGLEMATCH;
-    ids[n] = (unsigned)n;
-
     hs_compile_error_t *err = NULL;
-    if (hs_compile_multi(patterns, flags, ids, (unsigned)n + 1, HS_MODE_BLOCK, NULL,
+    if (hs_compile_multi(patterns, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL,
                          &r->db, &err) != HS_SUCCESS) {
         unsigned bad = err && err->expression >= 0 ? (unsigned)err->expression : 0;
         if (bad < n) {

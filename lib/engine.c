@@ -25,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 
@@ -82,7 +85,7 @@ ql_status ql_scanner_create(const ql_rules *rules, const ql_allocator *allocator
     ql__vec_init(&s->cands, sizeof(ql__cand), QL__MAX_TRIGGERS);
     ql__vec_init(&s->order, sizeof(size_t), QL__MAX_TRIGGERS);
     ql__vec_init(&s->wide, 1, SIZE_MAX);
-    ql__vec_init(&s->wide_map, sizeof(uint64_t), SIZE_MAX);
+    ql__vec_init(&s->folds, sizeof(uint64_t), SIZE_MAX);
     if (hs_alloc_scratch(rules->db, &s->scratch) != HS_SUCCESS) {
         ql__free(allocator, s);
         return QL_ENOMEM;
@@ -108,7 +111,7 @@ void ql_scanner_destroy(ql_scanner *s)
     ql__vec_free(&a, &s->cands);
     ql__vec_free(&a, &s->order);
     ql__vec_free(&a, &s->wide);
-    ql__vec_free(&a, &s->wide_map);
+    ql__vec_free(&a, &s->folds);
     ql__free(&a, s);
 }
 
@@ -124,10 +127,6 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 {
     match_state *m = user;
     ql_scanner *s = m->s;
-    if (id >= s->rules->expr_count) {
-        s->wide_seen = 1;
-        return 0;
-    }
     trigger t = {id, 0, to};
     ql_status st = ql__vec_push(&s->allocator, &s->triggers, &t);
     if (st != QL_OK) {
@@ -141,7 +140,6 @@ static ql_status run_matcher(ql_scanner *s, const uint8_t *data, size_t length)
 {
     match_state m = {s, QL_OK};
     s->triggers.count = 0;
-    s->wide_seen = 0;
     hs_error_t err = hs_scan(s->rules->db, (const char *)data, (unsigned)length, 0,
                              s->scratch, on_match, &m);
     if (m.status != QL_OK)
@@ -154,7 +152,7 @@ static ql_status run_matcher(ql_scanner *s, const uint8_t *data, size_t length)
 /* Full-width folding: U+FF01..U+FF5E -> ASCII for the characters a value
  * can hold (letters, digits, + - . @ _).  Punctuation such as ，：（） is
  * left alone: it is common in Chinese text and never part of a value. */
-static int fold_fullwidth(const uint8_t *p, size_t avail, uint8_t *ascii)
+static int foldable(const uint8_t *p, size_t avail, uint8_t *ascii)
 {
     if (avail < 3 || p[0] != 0xEF)
         return 0;
@@ -174,32 +172,87 @@ static int fold_fullwidth(const uint8_t *p, size_t avail, uint8_t *ascii)
     return 0;
 }
 
-static ql_status build_wide(ql_scanner *s, const uint8_t *data, size_t length)
+/* Offset of the first foldable character at or after `from`, or length.
+ * Chinese text has 0xEF lead bytes everywhere (，：（） are U+FF0C...), so
+ * the SSE2 path looks at the lead and the second byte together and only
+ * then checks the third. */
+static size_t next_foldable(const uint8_t *data, size_t length, size_t from)
+{
+    size_t i = from;
+#ifdef __SSE2__
+    const __m128i ef = _mm_set1_epi8((char)0xEF);
+    const __m128i bc = _mm_set1_epi8((char)0xBC);
+    const __m128i bd = _mm_set1_epi8((char)0xBD);
+    while (i + 17 <= length) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 1));
+        __m128i lead = _mm_cmpeq_epi8(a, ef);
+        __m128i second = _mm_or_si128(_mm_cmpeq_epi8(b, bc), _mm_cmpeq_epi8(b, bd));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(lead, second));
+        while (mask) {
+            size_t k = i + (size_t)__builtin_ctz(mask);
+            uint8_t ascii;
+            if (foldable(data + k, length - k, &ascii))
+                return k;
+            mask &= mask - 1;
+        }
+        i += 16;
+    }
+#endif
+    for (; i < length; i++) {
+        uint8_t ascii;
+        if (data[i] == 0xEF && foldable(data + i, length - i, &ascii))
+            return i;
+    }
+    return length;
+}
+
+/* Builds the folded view of data[0..length) into s->wide and records the
+ * view offset of every folded character in s->folds (ascending), so a view
+ * offset maps back with a binary search: each fold before it shrank the
+ * text by two bytes. */
+static ql_status build_wide(ql_scanner *s, const uint8_t *data, size_t length, size_t first)
 {
     const ql_allocator *a = &s->allocator;
     ql_status st = ql__vec_reserve(a, &s->wide, length + 1);
-    if (st == QL_OK)
-        st = ql__vec_reserve(a, &s->wide_map, length + 1);
     if (st != QL_OK)
         return st;
+    s->folds.count = 0;
     uint8_t *out = s->wide.items;
-    uint64_t *map = s->wide_map.items;
-    size_t j = 0;
-    for (size_t i = 0; i < length;) {
-        uint8_t ascii;
-        if (data[i] == 0xEF && fold_fullwidth(data + i, length - i, &ascii)) {
-            out[j] = ascii;
-            map[j++] = i;
-            i += 3;
-        } else {
-            out[j] = data[i];
-            map[j++] = i++;
-        }
+    size_t j = 0, i = 0, k = first;
+    while (k < length) {
+        memcpy(out + j, data + i, k - i);
+        j += k - i;
+        uint8_t ascii = 0;
+        foldable(data + k, length - k, &ascii);
+        uint64_t at = j;
+        if ((st = ql__vec_push(a, &s->folds, &at)) != QL_OK)
+            return st;
+        out[j++] = ascii;
+        i = k + 3;
+        k = next_foldable(data, length, i);
     }
-    map[j] = length;
+    memcpy(out + j, data + i, length - i);
+    j += length - i;
     s->wide.count = j;
-    s->wide_map.count = j + 1;
     return QL_OK;
+}
+
+/* Maps an offset in the scanned view to the window's offset. */
+static uint64_t view_to_window(const ql_scanner *s, int folded, uint64_t off)
+{
+    if (!folded)
+        return off;
+    const uint64_t *f = s->folds.items;
+    size_t lo = 0, hi = s->folds.count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return off + 2 * lo;
 }
 
 /* ------------------------------------------------------------- checking */
@@ -386,12 +439,6 @@ static void suppress(const ql_rules *rules, ql__cand *c, const size_t *order, si
     }
 }
 
-/* Maps an offset in the scanned view to the decoded text's offset. */
-static uint64_t view_to_window(const uint64_t *wide_map, uint64_t off)
-{
-    return wide_map ? wide_map[off] : off;
-}
-
 ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
 {
     ql_scanner *s = ctx->scanner;
@@ -403,24 +450,20 @@ ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
         return QL_OK;
     if (w->length > 0xFFFFFFFFu)
         return QL_ELIMIT;
-    st = run_matcher(s, w->data, w->length);
-    if (st != QL_OK)
-        return st;
-
     const uint8_t *view = w->data;
     size_t vlen = w->length;
-    const uint64_t *wide_map = NULL;
-    if (s->wide_seen) {
-        st = build_wide(s, w->data, w->length);
+    size_t first = next_foldable(w->data, w->length, 0);
+    int folded = first < w->length;
+    if (folded) {
+        st = build_wide(s, w->data, w->length, first);
         if (st != QL_OK)
             return st;
         view = s->wide.items;
         vlen = s->wide.count;
-        wide_map = s->wide_map.items;
-        st = run_matcher(s, view, vlen);
-        if (st != QL_OK)
-            return st;
     }
+    st = run_matcher(s, view, vlen);
+    if (st != QL_OK)
+        return st;
     if (s->triggers.count == 0)
         return QL_OK;
 
@@ -439,7 +482,7 @@ ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
     s->cands.count = 0;
     const trigger *trig = s->triggers.items;
     for (size_t i = 0; i < s->triggers.count; i++) {
-        uint64_t at = view_to_window(wide_map, trig[i].end);
+        uint64_t at = view_to_window(s, folded, trig[i].end);
         if (at < lo || at > hi)
             continue;
         ql__cand c;
@@ -476,11 +519,11 @@ ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
         double threshold = ctx->min_confidence >= 0 ? ctx->min_confidence : r->min_confidence;
         if (c->confidence + 1e-9 < threshold)
             continue;
-        uint64_t t_dec = w->base + view_to_window(wide_map, c->trigger);
+        uint64_t t_dec = w->base + view_to_window(s, folded, c->trigger);
         if (t_dec < w->own_from || t_dec >= w->own_to)
             continue;
-        uint64_t ws = view_to_window(wide_map, c->start);
-        uint64_t we = view_to_window(wide_map, c->end);
+        uint64_t ws = view_to_window(s, folded, c->start);
+        uint64_t we = view_to_window(s, folded, c->end);
         ql_finding f;
         memset(&f, 0, sizeof f);
         f.rule_id = r->id;
@@ -501,7 +544,10 @@ ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
                  masked, sizeof masked);
         f.masked = masked;
         f.attribute_count = c->attribute_count;
-        memcpy(f.attributes, c->attributes, sizeof f.attributes);
+        for (size_t i = 0; i < c->attribute_count; i++) {
+            f.attributes[i].key = c->attr_keys[i];
+            f.attributes[i].value = c->attr_buf + c->attr_offsets[i];
+        }
         if (ctx->callback && ctx->callback(&f, ctx->user))
             ctx->stopped = 1;
     }

@@ -151,7 +151,7 @@ struct ql_rules {
     ql__rule *rules;
     size_t    rule_count;
     ql__expr *exprs;
-    size_t    expr_count;     /* the last id, expr_count, is the full-width trigger */
+    size_t    expr_count;
     hs_database_t *db;
     uint32_t  max_span;       /* max over expressions and validators */
     uint32_t  margin;         /* bytes a window keeps on each side */
@@ -169,8 +169,9 @@ typedef struct ql__cand {
     double   confidence;
     int      suppressed;
     size_t   attribute_count;
-    char     attr_buf[64];    /* attribute values live here */
-    ql_attribute attributes[QL_MAX_ATTRIBUTES];
+    const char *attr_keys[QL_MAX_ATTRIBUTES];
+    uint8_t  attr_offsets[QL_MAX_ATTRIBUTES];  /* values live in attr_buf */
+    char     attr_buf[64];
 } ql__cand;
 
 /* What a validator sees. */
@@ -259,8 +260,7 @@ struct ql_scanner {
     ql__vec cands;
     ql__vec order;             /* indices into cands */
     ql__vec wide;              /* full-width folded view */
-    ql__vec wide_map;
-    int      wide_seen;
+    ql__vec folds;             /* view offsets of folded characters */
 };
 
 typedef struct ql__scan_ctx {

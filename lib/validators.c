@@ -129,15 +129,16 @@ static void set_attr(ql__cand *c, const char *key, const char *value)
 {
     if (c->attribute_count >= QL_MAX_ATTRIBUTES)
         return;
+    /* Offsets, not pointers: candidates are copied around. */
     size_t used = 0;
     for (size_t i = 0; i < c->attribute_count; i++)
-        used += strlen(c->attributes[i].value) + 1;
+        used += strlen(c->attr_buf + c->attr_offsets[i]) + 1;
     size_t n = strlen(value);
     if (used + n + 1 > sizeof c->attr_buf)
         return;
     memcpy(c->attr_buf + used, value, n + 1);
-    c->attributes[c->attribute_count].key = key;
-    c->attributes[c->attribute_count].value = c->attr_buf + used;
+    c->attr_keys[c->attribute_count] = key;
+    c->attr_offsets[c->attribute_count] = (uint8_t)used;
     c->attribute_count++;
 }
 
