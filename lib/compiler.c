@@ -113,6 +113,8 @@ static void rule_free(const ql_allocator *a, ql__rule *r)
     wordlist_free(a, &r->context);
     wordlist_free(a, &r->negative);
     wordlist_free(a, &r->allow);
+    pcre2_code_free(r->value_re);
+    r->value_re = NULL;
 }
 
 static void pending_free(const ql_allocator *a, pending_expr *e)
@@ -312,7 +314,7 @@ static int regex_portable(parse_ctx *p, const yaml_node_t *n, const char *re, si
 static const char *const rule_keys[] = {
     "id", "type", "category", "severity", "description", "regex", "keywords",
     "validator", "boundary", "confidence", "min_confidence", "context",
-    "negative_context", "allow", "mask", "flags", NULL
+    "negative_context", "allow", "mask", "flags", "prefilter", "value", "span", NULL
 };
 
 static int known_key(const char *k, const char *const *keys)
@@ -378,7 +380,7 @@ static void parse_rule(parse_ctx *p, yaml_node_t *n)
     int errors_before = p->errors;
     uint32_t index = (uint32_t)p->c->rules.count;
     size_t exprs_before = p->c->exprs.count;
-    yaml_node_t *regex = NULL, *keywords = NULL, *flags_node = NULL;
+    yaml_node_t *regex = NULL, *keywords = NULL, *flags_node = NULL, *value_node = NULL;
     unsigned flags = 0;
     int have_mask_style = 0;
 
@@ -444,6 +446,20 @@ static void parse_rule(parse_ctx *p, yaml_node_t *n)
             parse_words_block(p, v, "negative_context", &r.negative, &r.negative_penalty, "penalty");
         } else if (strcmp(ks, "allow") == 0) {
             parse_words(p, v, "allow", &r.allow);
+        } else if (strcmp(ks, "value") == 0) {
+            value_node = v;
+        } else if (strcmp(ks, "span") == 0) {
+            const char *sp = scalar(v);
+            if (sp && strcmp(sp, "whole") == 0)
+                r.span_whole = 1;
+            else if (!sp || strcmp(sp, "value") != 0)
+                perr(p, v, "span '%s' is not one of value, whole", sp);
+        } else if (strcmp(ks, "prefilter") == 0) {
+            const char *pf = scalar(v);
+            if (pf && strcmp(pf, "numeric") == 0)
+                r.prefilter_numeric = 1;
+            else if (!pf || strcmp(pf, "matcher") != 0)
+                perr(p, v, "prefilter '%s' is not one of matcher, numeric", pf);
         } else if (strcmp(ks, "mask") == 0) {
             if (v->type != YAML_MAPPING_NODE) {
                 perr(p, v, "mask must be a mapping (style, head, tail)", NULL);
@@ -524,6 +540,37 @@ static void parse_rule(parse_ctx *p, yaml_node_t *n)
         r.mask_head = 2;
     if (r.mask_tail < 0)
         r.mask_tail = 2;
+
+    if (value_node && !p->oom) {
+        const char *vs = scalar(value_node);
+        if (!vs) {
+            perr(p, value_node, "value must be a regular expression string", NULL);
+        } else {
+            int errcode;
+            PCRE2_SIZE erroff;
+            uint32_t options = PCRE2_ANCHORED | PCRE2_DUPNAMES;
+            if (flags & HS_FLAG_CASELESS)
+                options |= PCRE2_CASELESS;
+            if (flags & HS_FLAG_DOTALL)
+                options |= PCRE2_DOTALL;
+            r.value_re = pcre2_compile((PCRE2_SPTR)vs, value_node->data.scalar.length, options,
+                                       &errcode, &erroff, NULL);
+            if (!r.value_re) {
+                PCRE2_UCHAR buf[256];
+                pcre2_get_error_message(errcode, buf, sizeof buf);
+                p->errors++;
+                diag(p->c, p->file, (unsigned)value_node->start_mark.line + 1,
+                     (unsigned)(value_node->start_mark.column + 1 + erroff),
+                     "value: %s", (const char *)buf);
+            } else {
+                pcre2_jit_compile(r.value_re, PCRE2_JIT_COMPLETE);
+                int g = pcre2_substring_number_from_name(r.value_re, (PCRE2_SPTR) "value");
+                r.value_group = g > 0 ? g : 0;
+            }
+        }
+    } else if (r.span_whole) {
+        perr(p, n, "span: whole needs a value: pattern", NULL);
+    }
 
     if (regex) {
         ql__wordlist rl;
@@ -657,6 +704,7 @@ void ql_rules_destroy(ql_rules *r)
     ql__free(&a, r->rules);
     ql__free(&a, r->exprs);
     hs_free_database(r->db);
+    ql__numeric_index_free(r);
     ql__free(&a, r->gb2);
     ql__free(&a, r->gb4);
     ql__free(&a, r);
@@ -704,6 +752,7 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
     }
 
     uint32_t max_span = 64;
+    size_t nhs = 0;
     for (size_t i = 0; i < n; i++) {
         pending_expr *pe = &QL__VEC_AT(&c->exprs, pending_expr, i);
         const ql__rule *rule = &QL__VEC_AT(&c->rules, ql__rule, pe->rule);
@@ -731,7 +780,15 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
         PCRE2_SIZE erroff;
         /* The value group (if any) names the reported part of a match. */
         int has_value = strstr(pe->pattern, "(?<value>") != NULL;
-        if (!e->fixed || has_value) {
+        e->numeric = rule->prefilter_numeric;
+        if (e->numeric && !ql__self_spanning(rule->validator) &&
+            (!e->fixed || e->max_width > QL__NUMERIC_MAX_WIDTH)) {
+            diag(c, pe->file, pe->line, pe->column,
+                 "prefilter: numeric needs fixed-width regexes (at most 64 bytes) or a span-finding validator%s", "");
+            st = QL_ERULE;
+            continue;
+        }
+        if (!e->fixed || has_value || e->numeric) {
             size_t plen = strlen(pe->pattern);
             char *wrapped = ql__malloc(a, plen + 16);
             if (!wrapped) {
@@ -767,16 +824,19 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
             span = vs;
         if (span > max_span)
             max_span = span;
-        patterns[i] = pe->pattern;
-        flags[i] = pe->flags;
-        ids[i] = (unsigned)i;
+        if (!e->numeric) {
+            patterns[nhs] = pe->pattern;
+            flags[nhs] = pe->flags;
+            ids[nhs] = (unsigned)i;
+            nhs++;
+        }
     }
     if (st != QL_OK)
         goto out;
     hs_compile_error_t *err = NULL;
-    if (hs_compile_multi(patterns, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL,
-                         &r->db, &err) != HS_SUCCESS) {
-        unsigned bad = err && err->expression >= 0 ? (unsigned)err->expression : 0;
+    if (nhs && hs_compile_multi(patterns, flags, ids, (unsigned)nhs, HS_MODE_BLOCK, NULL,
+                                &r->db, &err) != HS_SUCCESS) {
+        unsigned bad = err && err->expression >= 0 ? ids[err->expression] : (unsigned)n;
         if (bad < n) {
             pending_expr *pe = &QL__VEC_AT(&c->exprs, pending_expr, bad);
             diag(c, pe->file, pe->line, pe->column, "regex: %s", err->message);
@@ -796,7 +856,9 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
     r->expr_count = n;
     r->max_span = max_span;
     r->margin = 3 * max_span + QL__MAX_CONTEXT + 16;
-    st = ql__gb18030_tables(r);
+    st = ql__numeric_index_build(r);
+    if (st == QL_OK)
+        st = ql__gb18030_tables(r);
     if (st != QL_OK)
         goto out;
     truncate_to(c, 0, 0);

@@ -22,6 +22,7 @@
  *      confident;
  *   5. owned, confident-enough survivors are reported in order of start.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,11 +32,7 @@
 
 #include "internal.h"
 
-typedef struct trigger {
-    uint32_t expr;
-    uint32_t pad;
-    uint64_t end;
-} trigger;
+typedef ql__trigger trigger;
 
 /* --------------------------------------------------------------- dates */
 
@@ -86,7 +83,7 @@ ql_status ql_scanner_create(const ql_rules *rules, const ql_allocator *allocator
     ql__vec_init(&s->order, sizeof(size_t), QL__MAX_TRIGGERS);
     ql__vec_init(&s->wide, 1, SIZE_MAX);
     ql__vec_init(&s->folds, sizeof(uint64_t), SIZE_MAX);
-    if (hs_alloc_scratch(rules->db, &s->scratch) != HS_SUCCESS) {
+    if (rules->db && hs_alloc_scratch(rules->db, &s->scratch) != HS_SUCCESS) {
         ql__free(allocator, s);
         return QL_ENOMEM;
     }
@@ -140,12 +137,16 @@ static ql_status run_matcher(ql_scanner *s, const uint8_t *data, size_t length)
 {
     match_state m = {s, QL_OK};
     s->triggers.count = 0;
-    hs_error_t err = hs_scan(s->rules->db, (const char *)data, (unsigned)length, 0,
-                             s->scratch, on_match, &m);
-    if (m.status != QL_OK)
-        return m.status;
-    if (err != HS_SUCCESS && err != HS_SCAN_TERMINATED)
-        return QL_EINTERNAL;
+    if (s->rules->db) {
+        hs_error_t err = hs_scan(s->rules->db, (const char *)data, (unsigned)length, 0,
+                                 s->scratch, on_match, &m);
+        if (m.status != QL_OK)
+            return m.status;
+        if (err != HS_SUCCESS && err != HS_SCAN_TERMINATED)
+            return QL_EINTERNAL;
+    }
+    if (s->rules->numeric.any)
+        return ql__numeric_scan(s->rules, &s->allocator, data, length, &s->triggers);
     return QL_OK;
 }
 
@@ -294,11 +295,11 @@ static int near_word(const ql__wordlist *wl, const uint8_t *v, size_t vlen,
     return 0;
 }
 
-/* Validators that locate their value themselves from the trigger. */
-static int self_spanning(ql__validator_id v)
+int ql__self_spanning(ql__validator_id v)
 {
     switch (v) {
     case QL__V_CN_MOBILE:
+    case QL__V_CN_LANDLINE:
     case QL__V_BANK_CARD:
     case QL__V_HK_ID:
     case QL__V_EMAIL:
@@ -332,19 +333,30 @@ static int evaluate(ql__scan_ctx *ctx, const ql__vctx *base, const trigger *t,
     vc.rule = r;
     vc.expr = e;
 
-    if (r->validator && self_spanning(r->validator)) {
+    if (r->validator && ql__self_spanning(r->validator)) {
         if (!ql__validate(&vc, c, 0))
             return 0;
     } else {
         /* Cheapest test first: a value must not run on past its end. */
-        if (r->boundary != QL__BOUNDARY_NONE &&
+        if (r->boundary != QL__BOUNDARY_NONE && !r->value_re &&
             !ql__boundary_ok(r->boundary, v, vlen, (size_t)end, 1))
             return 0;
+        int checked = 0;
         if (e->fixed && !e->value_group) {
             if (end < e->max_width)
                 return 0;
             c->start = end - e->max_width;
             c->end = end;
+            if (e->numeric) {
+                /* The digit-run scanner only guessed: run the (cheap)
+                 * check first, then confirm the rule's own regex. */
+                if (r->validator && !ql__validate(&vc, c, 1))
+                    return 0;
+                checked = 1;
+                if (pcre2_match(e->start_re, v, (size_t)end, (size_t)c->start, PCRE2_ANCHORED,
+                                s->match_data, NULL) < 0)
+                    return 0;
+            }
         } else {
             size_t from = end > e->max_width ? (size_t)(end - e->max_width) : 0;
             int rc = pcre2_match(e->start_re, v, (size_t)end, from, 0, s->match_data, NULL);
@@ -361,12 +373,34 @@ static int evaluate(ql__scan_ctx *ctx, const ql__vctx *base, const trigger *t,
                 c->end = ov[1];
             }
         }
+        if (r->value_re) {
+            /* The value follows the trigger (a label, a key name). */
+            size_t limit = end + QL__MAX_SPAN < vlen ? (size_t)end + QL__MAX_SPAN : vlen;
+            int rc = pcre2_match(r->value_re, v, limit, (size_t)end, PCRE2_ANCHORED,
+                                 s->match_data, NULL);
+            if (rc < 0)
+                return 0;
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->match_data);
+            uint64_t trigger_start = c->start;
+            if (r->value_group && rc > r->value_group && ov[2 * r->value_group] != PCRE2_UNSET) {
+                c->start = ov[2 * r->value_group];
+                c->end = ov[2 * r->value_group + 1];
+            } else {
+                c->start = ov[0];
+                c->end = ov[1];
+            }
+            if (r->span_whole)
+                c->start = trigger_start;
+            if (r->boundary != QL__BOUNDARY_NONE &&
+                !ql__boundary_ok(r->boundary, v, vlen, (size_t)c->end, 1))
+                return 0;
+        }
         if (c->end <= c->start)
             return 0;
-        if (r->boundary != QL__BOUNDARY_NONE && !e->value_group &&
+        if (r->boundary != QL__BOUNDARY_NONE && !e->value_group && !r->value_re &&
             !ql__boundary_ok(r->boundary, v, vlen, (size_t)c->start, 0))
             return 0;
-        if (r->validator && !ql__validate(&vc, c, 1))
+        if (r->validator && !checked && !ql__validate(&vc, c, 1))
             return 0;
     }
     if (c->end <= c->start)
@@ -493,6 +527,8 @@ ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
             return st;
     }
     size_t n = s->cands.count;
+    if (getenv("QL_DEBUG"))
+        fprintf(stderr, "window %zu bytes: %zu triggers, %zu candidates\n", vlen, s->triggers.count, n);
     if (n == 0)
         return QL_OK;
     st = ql__vec_reserve(a, &s->order, n);

@@ -133,6 +133,10 @@ typedef struct ql__rule {
     ql__wordlist allow;       /* exact values never reported */
     ql__mask_style mask_style;
     int mask_head, mask_tail;
+    int prefilter_numeric;    /* candidates from the digit-run scanner */
+    pcre2_code *value_re;     /* `value:` matched anchored after the trigger */
+    int value_group;          /* its (?<value>...) group, 0 if none */
+    int span_whole;           /* `span: whole`: from the trigger's start */
 } ql__rule;
 
 /* One Vectorscan expression of a rule. */
@@ -144,7 +148,20 @@ typedef struct ql__expr {
     int      literal;         /* from a keyword list: span = max_width */
     pcre2_code *start_re;     /* (?:R)\z for finding the start; NULL if fixed */
     int      value_group;     /* capture group number of (?<value>...), 0 if none */
+    int      numeric;         /* triggered by the digit-run scanner, not Vectorscan */
 } ql__expr;
+
+/* The numeric prefilter (numeric.c): expressions of rules marked
+ * `prefilter: numeric`, by how they are tried at a digit run. */
+#define QL__NUMERIC_MAX_WIDTH 64
+typedef struct ql__numeric_index {
+    uint32_t *by_width[QL__NUMERIC_MAX_WIDTH + 1];  /* fixed-width exprs */
+    size_t    by_width_count[QL__NUMERIC_MAX_WIDTH + 1];
+    /* exprs whose validator finds its own span, by validator */
+    uint32_t *spanning[QL__V_COUNT];
+    size_t    spanning_count[QL__V_COUNT];
+    int       any;
+} ql__numeric_index;
 
 struct ql_rules {
     ql_allocator allocator;
@@ -152,7 +169,8 @@ struct ql_rules {
     size_t    rule_count;
     ql__expr *exprs;
     size_t    expr_count;
-    hs_database_t *db;
+    hs_database_t *db;        /* NULL when every rule is numeric */
+    ql__numeric_index numeric;
     uint32_t  max_span;       /* max over expressions and validators */
     uint32_t  margin;         /* bytes a window keeps on each side */
     /* GB18030 two- and four-byte BMP code points, built once per rule set. */
@@ -232,6 +250,22 @@ ql_encoding ql__detect_encoding(const uint8_t *data, size_t length, size_t *bom_
  * when `allow_truncated`). */
 int ql__utf8_valid(const uint8_t *data, size_t length, int allow_truncated);
 ql_status ql__gb18030_tables(ql_rules *rules);
+
+/* Validators that locate their value themselves from the trigger. */
+int ql__self_spanning(ql__validator_id v);
+
+/* The digit-run scanner: pushes (expression, end) triggers for the numeric
+ * rules into `triggers` (a vec of ql__trigger). */
+typedef struct ql__trigger {
+    uint32_t expr;
+    uint32_t pad;
+    uint64_t end;
+} ql__trigger;
+
+ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
+                           const uint8_t *data, size_t length, ql__vec *triggers);
+ql_status ql__numeric_index_build(ql_rules *rules);
+void      ql__numeric_index_free(ql_rules *rules);
 
 /* ---------------------------------------------------------------- engine */
 

@@ -218,63 +218,98 @@ static int v_mobile(const ql__vctx *x, ql__cand *c)
 
 static int v_landline(const ql__vctx *x, ql__cand *c)
 {
-    /* The span comes from the rule's regex; check the area code and the
-     * local number's length and first digit. */
+    /* Read backwards from the last digit: [extension], local number,
+     * separator, area code (with brackets), as in 010-12345678-801,
+     * (0755) 1234567, 021 87654321 转 8001, or a bare 01012345678. */
     const uint8_t *v = x->data;
-    size_t i = (size_t)c->start, end = (size_t)c->end;
-    int bracket = 0;
-    if (v[i] == '(') {
-        bracket = 1;
-        i++;
+    size_t t = (size_t)c->trigger, p = t;
+    if (number_continues_after(x, t))
+        return 0;
+    size_t run = 0;
+    while (p > 0 && is_digit(v[p - 1]) && run < 16) {
+        p--;
+        run++;
     }
-    if (v[i] != '0')
+    if (run == 0 || is_digit(byte_before(x, p)))
         return 0;
-    size_t a0 = i;
-    while (i < end && is_digit(v[i]))
-        i++;
-    size_t run = i - a0;
-    int separated = bracket || (i < end && (v[i] == '-' || v[i] == ' '));
-    size_t area_len;
-    if (v[a0 + 1] == '1' || v[a0 + 1] == '2')
-        area_len = 3;                   /* 010, 020-029 */
-    else
-        area_len = 4;                   /* 0xxx */
-    if (v[a0 + 1] == '1' && v[a0 + 2] != '0')
-        return 0;                       /* 011..019 are not area codes */
-    if (v[a0 + 1] == '0')
-        return 0;
-    size_t local_len;
-    size_t local_start;
-    if (separated) {
-        if (run != area_len)
-            return 0;
-        local_start = i;
-        if (bracket) {
-            if (i >= end || v[i] != ')')
-                return 0;
-            local_start++;
+    /* An extension: -123, 转123, #123, ext 123, ext.123 */
+    if (run <= 6) {
+        size_t q = p;
+        if (q >= 1 && (v[q - 1] == '-' || v[q - 1] == '#'))
+            q--;
+        else if (q >= 3 && memcmp(v + q - 3, "转", 3) == 0)
+            q -= 3;
+        else {
+            size_t k = q;
+            while (k > 0 && (v[k - 1] == ' ' || v[k - 1] == '.'))
+                k--;
+            if (k >= 3 && strncasecmp((const char *)v + k - 3, "ext", 3) == 0)
+                q = k - 3;
         }
-        while (local_start < end && v[local_start] == ' ')
-            local_start++;
-        if (local_start < end && v[local_start] == '-')
-            local_start++;
-        size_t k = local_start;
-        while (k < end && is_digit(v[k]))
-            k++;
-        local_len = k - local_start;
-    } else {
-        if (run < area_len + 7)
-            return 0;
-        local_start = a0 + area_len;
-        local_len = run - area_len;
-        c->confidence -= 0.45;          /* a bare digit run needs context */
+        while (q < p && q > 0 && v[q - 1] == ' ' && q != p)
+            q--;
+        if (q != p && is_digit(byte_before(x, q))) {
+            size_t local = 0, r = q;
+            while (r > 0 && is_digit(v[r - 1]) && local < 9) {
+                r--;
+                local++;
+            }
+            if (local == 7 || local == 8) {
+                p = r;
+                run = local;
+            }
+        }
     }
+    size_t local_start = p, local_len = run, s, area_len, area_at;
+    int sep = byte_before(x, p);
+    if (sep == '-' || sep == ' ' || sep == ')') {
+        size_t q = p - 1;
+        if (sep == ' ' && byte_before(x, q) == ')')
+            q--;
+        int bracket = x->data[q] == ')';
+        size_t a_end = q, a = q;
+        while (a > 0 && is_digit(v[a - 1]) && a_end - a < 5)
+            a--;
+        area_len = a_end - a;
+        area_at = a;
+        if (bracket) {
+            if (byte_before(x, a) != '(')
+                return 0;
+            s = a - 1;
+        } else {
+            if (is_digit(byte_before(x, a)) || number_continues_before(x, a))
+                return 0;
+            s = a;
+        }
+        if (area_len < 3 || area_len > 4 || v[a] != '0')
+            return 0;
+        if ((v[a + 1] == '1' || v[a + 1] == '2') != (area_len == 3))
+            return 0;
+        if (v[a + 1] == '1' && v[a + 2] != '0')
+            return 0;
+    } else {
+        /* Bare: area code and number in one run; weak without context. */
+        if (run < 10 || run > 12 || v[p] != '0' || number_continues_before(x, p))
+            return 0;
+        area_len = (v[p + 1] == '1' || v[p + 1] == '2') ? 3 : 4;
+        area_at = p;
+        if (v[p + 1] == '1' && v[p + 2] != '0')
+            return 0;
+        local_start = p + area_len;
+        local_len = run - area_len;
+        s = p;
+        c->confidence -= 0.45;
+    }
+    if (v[area_at + 1] == '0')
+        return 0;   /* 00... is an international prefix, not an area code */
     if (local_len != 7 && local_len != 8)
         return 0;
     if (area_len == 3 && local_len != 8)
         return 0;
     if (v[local_start] < '2')
         return 0;
+    c->start = s;
+    c->end = t;
     return 1;
 }
 
@@ -445,17 +480,29 @@ static int starts_label(const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
+static int name_fits(const uint8_t *v, const uint8_t *end, const uint8_t *s, const uint8_t *e)
+{
+    /* The given name must not swallow the start of the next label, and
+     * must not run on into more Chinese text that is not a label. */
+    for (const uint8_t *p = s + 3; p < e; p += 3)
+        if (starts_label(p, e + 6 < end ? e + 6 : end))
+            return 0;
+    (void)v;
+    return !(e < end && cjk_at(e, end) && !starts_label(e, end));
+}
+
 static int v_person_name(const ql__vctx *x, ql__cand *c)
 {
     const uint8_t *v = x->data, *end = v + x->length;
     const uint8_t *s = v + c->start, *e = v + c->end;
-    /* The given name must not swallow the start of the next label. */
-    for (const uint8_t *p = s + 3; p < e; p += 3)
-        if (starts_label(p, e + 6 < end ? e + 6 : end))
-            return 0;
-    if (e < end && cjk_at(e, end) && !starts_label(e, end))
-        return 0;
-    return 1;
+    if (name_fits(v, end, s, e))
+        return 1;
+    /* 张三丰 or 张三 + 性别: try the shorter given name. */
+    if (e - s >= 9 && name_fits(v, end, s, e - 3)) {
+        c->end -= 3;
+        return 1;
+    }
+    return 0;
 }
 
 /* -------------------------------------------------------------- address */
@@ -477,6 +524,11 @@ static int v_address(const ql__vctx *x, ql__cand *c)
     size_t n = (size_t)(c->end - c->start);
     if (!has_any(s, n, area) || !has_any(s, n, street))
         return 0;
+    int digit = 0;
+    for (size_t i = 0; i < n && !digit; i++)
+        digit = is_digit(s[i]);
+    if (!digit)
+        return 0;   /* a real address has a house number */
     /* The value must not continue with more address text right after. */
     return !is_digit(byte_at(x, (size_t)c->end));
 }
