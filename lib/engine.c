@@ -408,8 +408,14 @@ static int evaluate(ql__scan_ctx *ctx, const ql__vctx *base, const trigger *t,
 
     if (near_word(&r->context, v, vlen, c->start, c->end, QL__CONTEXT_BEFORE, QL__CONTEXT_AFTER))
         c->confidence += r->context_boost;
-    if (near_word(&r->negative, v, vlen, c->start, c->end, QL__NEGATIVE_BEFORE, 0))
-        c->confidence -= r->negative_penalty;
+    if (r->negative.count) {
+        /* Negative words count only on the value's own line. */
+        size_t from = c->start > QL__NEGATIVE_BEFORE ? (size_t)c->start - QL__NEGATIVE_BEFORE : 0;
+        const uint8_t *nl = from < c->start ? memrchr(v + from, '\n', (size_t)c->start - from) : NULL;
+        size_t reach = nl ? (size_t)(v + c->start - (nl + 1)) : (size_t)c->start - from;
+        if (near_word(&r->negative, v, vlen, c->start, c->end, reach, 0))
+            c->confidence -= r->negative_penalty;
+    }
     if (c->confidence > 1.0)
         c->confidence = 1.0;
     if (c->confidence < 0.0)

@@ -93,7 +93,7 @@ ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
 {
     const ql__numeric_index *ix = &rules->numeric;
     size_t token = 0, prev_end = (size_t)-1, last_alnum_end = (size_t)-1;
-    size_t prev_len = 0;
+    size_t prev_len = 0, token_start = 0;
     ql_status st = QL_OK;
 #define TRY(expr)                       \
     do {                                \
@@ -109,6 +109,8 @@ ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
         int joined = start >= 2 && gap == 1 && is_sep(d[start - 1]);
         size_t before_len = prev_len;
         token = joined ? token + len : len;
+        if (!joined)
+            token_start = start;
         prev_end = i;
         prev_len = len;
         int before = start ? d[start - 1] : -1;
@@ -120,7 +122,8 @@ ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
             TRY(push_validator(ix, a, triggers, QL__V_BANK_CARD, i));
         if ((len >= 10 && len <= 12 && d[start] == '0') ||
             ((len == 7 || len == 8) && (before == '-' || before == ' ' || before == ')')) ||
-            (len <= 6 && gap <= 6 && (before_len == 7 || before_len == 8)))
+            (len <= 6 && gap <= 6 && before_len >= 4 && before_len <= 8) ||
+            (len == 4 && joined && token >= 10 && d[token_start] == '0'))
             TRY(push_validator(ix, a, triggers, QL__V_CN_LANDLINE, i));
         if (before == '.' && token >= 4 && len <= 3)
             TRY(push_validator(ix, a, triggers, QL__V_IPV4, i));

@@ -216,11 +216,38 @@ static int v_mobile(const ql__vctx *x, ql__cand *c)
 
 /* ------------------------------------------------------------- landline */
 
+/* Reads a local number ending at `end`: 7-8 digits, or two groups of
+ * 3-4 + 4 digits joined by a space or hyphen (8757 8184).  Returns its
+ * digit count (0 if none) and sets *start. */
+static size_t read_local(const ql__vctx *x, size_t end, size_t *start)
+{
+    const uint8_t *v = x->data;
+    size_t p = end, run = 0;
+    while (p > 0 && is_digit(v[p - 1]) && run < 13) {
+        p--;
+        run++;
+    }
+    if (run == 4 && p >= 2 && (v[p - 1] == ' ' || v[p - 1] == '-') && is_digit(v[p - 2])) {
+        size_t q = p - 1, first = 0;
+        while (q > 0 && is_digit(v[q - 1]) && first < 5) {
+            q--;
+            first++;
+        }
+        if ((first == 3 || first == 4) && !is_digit(byte_before(x, q))) {
+            *start = q;
+            return first + 4;
+        }
+    }
+    *start = p;
+    return run;
+}
+
 static int v_landline(const ql__vctx *x, ql__cand *c)
 {
     /* Read backwards from the last digit: [extension], local number,
      * separator, area code (with brackets), as in 010-12345678-801,
-     * (0755) 1234567, 021 87654321 转 8001, or a bare 01012345678. */
+     * (0755) 1234567, 021 8757 8184, 021 87654321 转 8001, or a bare
+     * 01012345678. */
     const uint8_t *v = x->data;
     size_t t = (size_t)c->trigger, p = t;
     if (number_continues_after(x, t))
@@ -230,8 +257,9 @@ static int v_landline(const ql__vctx *x, ql__cand *c)
         p--;
         run++;
     }
-    if (run == 0 || is_digit(byte_before(x, p)))
+    if (run == 0)
         return 0;
+    size_t local_start = p, local_len = run;
     /* An extension: -123, 转123, #123, ext 123, ext.123 */
     if (run <= 6) {
         size_t q = p;
@@ -246,22 +274,24 @@ static int v_landline(const ql__vctx *x, ql__cand *c)
             if (k >= 3 && strncasecmp((const char *)v + k - 3, "ext", 3) == 0)
                 q = k - 3;
         }
-        while (q < p && q > 0 && v[q - 1] == ' ' && q != p)
+        while (q > 0 && q != p && v[q - 1] == ' ')
             q--;
-        if (q != p && is_digit(byte_before(x, q))) {
-            size_t local = 0, r = q;
-            while (r > 0 && is_digit(v[r - 1]) && local < 9) {
-                r--;
-                local++;
-            }
-            if (local == 7 || local == 8) {
-                p = r;
-                run = local;
-            }
+        size_t ls;
+        size_t ll = q != p && is_digit(byte_before(x, q)) ? read_local(x, q, &ls) : 0;
+        if (ll == 7 || ll == 8) {
+            local_start = ls;
+            local_len = ll;
+        } else {
+            local_len = read_local(x, t, &local_start);
         }
+    } else if (run == 4) {
+        local_len = read_local(x, t, &local_start);
     }
-    size_t local_start = p, local_len = run, s, area_len, area_at;
+    p = local_start;
+    size_t s, area_len, area_at;
     int sep = byte_before(x, p);
+    if (is_digit(sep))
+        return 0;
     if (sep == '-' || sep == ' ' || sep == ')') {
         size_t q = p - 1;
         if (sep == ' ' && byte_before(x, q) == ')')
@@ -279,6 +309,8 @@ static int v_landline(const ql__vctx *x, ql__cand *c)
         } else {
             if (is_digit(byte_before(x, a)) || number_continues_before(x, a))
                 return 0;
+            if (byte_before(x, a) == ' ' && is_digit(byte_before(x, a - 1)))
+                return 0;   /* a group of a longer number: 5544 0849 2790 8463 */
             s = a;
         }
         if (area_len < 3 || area_len > 4 || v[a] != '0')
@@ -289,14 +321,14 @@ static int v_landline(const ql__vctx *x, ql__cand *c)
             return 0;
     } else {
         /* Bare: area code and number in one run; weak without context. */
-        if (run < 10 || run > 12 || v[p] != '0' || number_continues_before(x, p))
+        if (local_len < 10 || local_len > 12 || v[p] != '0' || number_continues_before(x, p))
             return 0;
         area_len = (v[p + 1] == '1' || v[p + 1] == '2') ? 3 : 4;
         area_at = p;
         if (v[p + 1] == '1' && v[p + 2] != '0')
             return 0;
         local_start = p + area_len;
-        local_len = run - area_len;
+        local_len -= area_len;
         s = p;
         c->confidence -= 0.45;
     }
@@ -361,6 +393,8 @@ static int v_bank_card(const ql__vctx *x, ql__cand *c)
     }
     if (nd > 19 || nd < 15)
         return 0;
+    if (sep && byte_at(x, t) == sep && is_digit(byte_at(x, t + 1)))
+        return 0;   /* another group follows */
     if (number_continues_before(x, p))
         return 0;
     groups[ng++] = glen;
