@@ -180,6 +180,11 @@ typedef struct ql_scan_options {
     /* Report findings at or above this confidence; a negative value keeps
      * each rule's own threshold. */
     double      min_confidence;
+    /* How many bytes a window owns (ql_scan, ql_scan_range) and how many
+     * new bytes a stream gathers before it scans; 0 means the defaults
+     * (16 MiB, 512 KiB).  Results never depend on it; small values cost
+     * speed and are for tests. */
+    size_t      window;
 } ql_scan_options;
 
 /* Fills `options` with the defaults (auto encoding, today, rule thresholds). */
@@ -241,9 +246,11 @@ typedef struct ql_stream ql_stream;
  * offsets from the start of the stream, whatever the chunking: the same
  * input cut anywhere gives the same findings as ql_scan over the whole.
  * Findings are reported with some delay (a stream holds back a bounded
- * window, at most about 1 MiB, to see a finding's surroundings); ql_stream_finish
- * reports the rest.  The encoding is fixed by the options: AUTO in a
- * stream means UTF-8 unless the first bytes are a BOM. */
+ * window, at most about 1 MiB, to see a finding's surroundings);
+ * ql_stream_finish reports the rest.  With AUTO the stream decides the
+ * encoding as ql_scan does, from the first 64 KiB, so nothing is reported
+ * before that much has arrived or the stream is finished.  The scanner
+ * must not be used for anything else while the stream is open. */
 ql_status ql_stream_open(ql_scanner *scanner, const ql_scan_options *options,
                          ql_finding_cb callback, void *user, ql_stream **out);
 ql_status ql_stream_write(ql_stream *stream, const uint8_t *data, size_t length);

@@ -289,12 +289,14 @@ ql_status ql__decode(ql__decoder *d, const ql_allocator *a, const uint8_t *data,
         uint8_t tmp[8];
         size_t take = length < 4 - d->carry_length ? length : 4 - d->carry_length;
         memcpy(tmp, d->carry, d->carry_length);
-        memcpy(tmp + d->carry_length, data, take);
+        if (take)
+            memcpy(tmp + d->carry_length, data, take);
         size_t have = d->carry_length + take;
         uint32_t cp;
         size_t used = decode_one(d, tmp, have, final && take == length, &cp);
         if (used == 0) {
-            memcpy(d->carry + d->carry_length, data, take);
+            if (take)
+                memcpy(d->carry + d->carry_length, data, take);
             d->carry_length += take;
             return QL_OK;
         }

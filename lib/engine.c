@@ -60,6 +60,7 @@ void ql__scan_ctx_init(ql__scan_ctx *ctx, ql_scanner *s, const ql_scan_options *
     ctx->scanner = s;
     ctx->today = o && o->today ? o->today : ql__today_utc();
     ctx->min_confidence = o ? o->min_confidence : -1.0;
+    ctx->window = o ? o->window : 0;
     ctx->callback = cb;
     ctx->user = user;
 }
@@ -533,8 +534,6 @@ ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
             return st;
     }
     size_t n = s->cands.count;
-    if (getenv("QL_DEBUG"))
-        fprintf(stderr, "window %zu bytes: %zu triggers, %zu candidates\n", vlen, s->triggers.count, n);
     if (n == 0)
         return QL_OK;
     st = ql__vec_reserve(a, &s->order, n);
@@ -562,7 +561,7 @@ ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
         if (c->confidence + 1e-9 < threshold)
             continue;
         uint64_t t_dec = w->base + view_to_window(s, folded, c->trigger);
-        if (t_dec < w->own_from || t_dec >= w->own_to)
+        if (t_dec <= w->own_from || t_dec > w->own_to)
             continue;
         uint64_t ws = view_to_window(s, folded, c->start);
         uint64_t we = view_to_window(s, folded, c->end);
@@ -604,10 +603,11 @@ static ql_status scan_utf8(ql__scan_ctx *ctx, const uint8_t *data, size_t length
                            uint64_t from, uint64_t to, int locate)
 {
     const ql_rules *rules = ctx->scanner->rules;
+    uint64_t step = ctx->window ? ctx->window : QL__BLOCK_WINDOW;
     ql_position cursor;
     ql_position_init(&cursor);
     for (uint64_t own = from; own < to;) {
-        uint64_t own_end = to - own > QL__BLOCK_WINDOW ? own + QL__BLOCK_WINDOW : to;
+        uint64_t own_end = to - own > step ? own + step : to;
         uint64_t ws = own > rules->margin ? own - rules->margin : 0;
         uint64_t we = own_end + rules->margin < length ? own_end + rules->margin : length;
         ql__window w;

@@ -301,6 +301,7 @@ typedef struct ql__scan_ctx {
     ql_scanner *scanner;
     ql__ymd today;
     double min_confidence;
+    size_t window;
     ql_finding_cb callback;
     void *user;
     int stopped;

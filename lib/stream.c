@@ -14,15 +14,15 @@
 #include "internal.h"
 
 #define QL__STREAM_STEP (512u << 10)   /* scan when this much is new */
+#define QL__SNIFF       (64u << 10)    /* AUTO looks at this much first */
 
 struct ql_stream {
     ql_scanner  *scanner;
     ql__scan_ctx ctx;
     ql_encoding  encoding;
     int          identity;    /* UTF-8 without BOM: no decoding, no map */
-    int          detecting;   /* AUTO: waiting for 3 bytes to look for a BOM */
-    uint8_t      head[3];
-    size_t       head_length;
+    int          detecting;   /* AUTO: gathering the sample ql_scan would look at */
+    ql__vec      head;
     ql__decoder  decoder;
     ql__vec      buf;         /* decoded text */
     ql__vec      map;         /* source offset per decoded byte (not identity) */
@@ -48,6 +48,7 @@ ql_status ql_stream_open(ql_scanner *scanner, const ql_scan_options *options,
     s->detecting = s->encoding == QL_ENCODING_AUTO;
     ql__vec_init(&s->buf, 1, (size_t)64 << 20);
     ql__vec_init(&s->map, sizeof(uint64_t), (size_t)64 << 20);
+    ql__vec_init(&s->head, 1, QL__SNIFF + 1);
     ql_position_init(&s->cursor);
     if (!s->detecting) {
         s->identity = s->encoding == QL_ENCODING_UTF8;
@@ -64,6 +65,7 @@ void ql_stream_close(ql_stream *s)
     ql_allocator a = s->scanner->allocator;
     ql__vec_free(&a, &s->buf);
     ql__vec_free(&a, &s->map);
+    ql__vec_free(&a, &s->head);
     ql__free(&a, s);
 }
 
@@ -151,14 +153,15 @@ static ql_status feed(ql_stream *s, const uint8_t *data, size_t length)
     const ql_rules *rules = s->scanner->rules;
     while (length) {
         /* Take at most one step at a time so the buffer stays small. */
-        size_t take = length < QL__STREAM_STEP ? length : QL__STREAM_STEP;
+        size_t step = s->ctx.window ? s->ctx.window : QL__STREAM_STEP;
+        size_t take = length < step ? length : step;
         ql_status st = append(s, data, take, 0);
         if (st != QL_OK)
             return st;
         data += take;
         length -= take;
         uint64_t end = s->base + s->buf.count;
-        if (end > s->own_from + QL__STREAM_STEP + rules->margin) {
+        if (end > s->own_from + step + rules->margin) {
             st = run_window(s, end - rules->margin, 0);
             if (st != QL_OK)
                 return st;
@@ -167,24 +170,22 @@ static ql_status feed(ql_stream *s, const uint8_t *data, size_t length)
     return QL_OK;
 }
 
-static void start_decoding(ql_stream *s)
+/* AUTO decides as ql_scan does, from the first 64 KiB (and whether more
+ * follows), so a stream and a whole buffer agree on GB18030 too. */
+static ql_status start_decoding(ql_stream *s)
 {
     size_t bom = 0;
-    ql_encoding enc = QL_ENCODING_UTF8;
-    if (s->head_length >= 3 && s->head[0] == 0xEF && s->head[1] == 0xBB && s->head[2] == 0xBF)
-        bom = 3;
-    else if (s->head_length >= 2 && s->head[0] == 0xFF && s->head[1] == 0xFE)
-        enc = QL_ENCODING_UTF16LE, bom = 2;
-    else if (s->head_length >= 2 && s->head[0] == 0xFE && s->head[1] == 0xFF)
-        enc = QL_ENCODING_UTF16BE, bom = 2;
+    const uint8_t *h = s->head.items;
+    ql_encoding enc = ql__detect_encoding(h, s->head.count, &bom);
     s->encoding = enc;
-    s->identity = bom == 0;
+    s->identity = enc == QL_ENCODING_UTF8 && bom == 0;
     ql__decoder_init(&s->decoder, s->scanner->rules, enc);
     s->decoder.offset = bom;
     s->detecting = 0;
     /* The BOM is skipped; its bytes are still counted in source offsets. */
-    memmove(s->head, s->head + bom, s->head_length - bom);
-    s->head_length -= bom;
+    ql_status st = feed(s, h + bom, s->head.count - bom);
+    ql__vec_free(&s->scanner->allocator, &s->head);
+    return st;
 }
 
 ql_status ql_stream_write(ql_stream *s, const uint8_t *data, size_t length)
@@ -197,17 +198,21 @@ ql_status ql_stream_write(ql_stream *s, const uint8_t *data, size_t length)
         return s->failed;
     ql_status st = QL_OK;
     if (s->detecting) {
-        while (length && s->head_length < 3) {
-            s->head[s->head_length++] = *data++;
-            length--;
+        const ql_allocator *a = &s->scanner->allocator;
+        size_t take = QL__SNIFF + 1 - s->head.count;
+        if (take > length)
+            take = length;
+        st = ql__vec_reserve(a, &s->head, s->head.count + take);
+        if (st == QL_OK && take) {
+            memcpy((uint8_t *)s->head.items + s->head.count, data, take);
+            s->head.count += take;
+            data += take;
+            length -= take;
         }
-        if (s->head_length < 3)
-            return QL_OK;
-        start_decoding(s);
-        st = feed(s, s->head, s->head_length);
-        s->head_length = 0;
+        if (st == QL_OK && s->head.count > QL__SNIFF)
+            st = start_decoding(s);
     }
-    if (st == QL_OK)
+    if (st == QL_OK && !s->detecting)
         st = feed(s, data, length);
     if (st != QL_OK)
         s->failed = st;
@@ -223,11 +228,8 @@ ql_status ql_stream_finish(ql_stream *s)
     if (s->failed)
         return s->failed;
     ql_status st = QL_OK;
-    if (s->detecting) {
-        start_decoding(s);
-        st = feed(s, s->head, s->head_length);
-        s->head_length = 0;
-    }
+    if (s->detecting)
+        st = start_decoding(s);
     if (st == QL_OK && !s->identity)
         st = append(s, NULL, 0, 1);
     if (st == QL_OK)
