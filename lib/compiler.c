@@ -381,6 +381,7 @@ static void parse_rule(parse_ctx *p, yaml_node_t *n)
     uint32_t index = (uint32_t)p->c->rules.count;
     size_t exprs_before = p->c->exprs.count;
     yaml_node_t *regex = NULL, *keywords = NULL, *flags_node = NULL, *value_node = NULL;
+    yaml_node_t *prefilter_node = NULL;
     unsigned flags = 0;
     int have_mask_style = 0;
 
@@ -457,9 +458,12 @@ static void parse_rule(parse_ctx *p, yaml_node_t *n)
         } else if (strcmp(ks, "prefilter") == 0) {
             const char *pf = scalar(v);
             if (pf && strcmp(pf, "numeric") == 0)
-                r.prefilter_numeric = 1;
+                r.prefilter = QL__PREFILTER_NUMERIC;
+            else if (pf && strcmp(pf, "hexcolon") == 0)
+                r.prefilter = QL__PREFILTER_HEXCOLON;
             else if (!pf || strcmp(pf, "matcher") != 0)
-                perr(p, v, "prefilter '%s' is not one of matcher, numeric", pf);
+                perr(p, v, "prefilter '%s' is not one of matcher, numeric, hexcolon", pf);
+            prefilter_node = v;
         } else if (strcmp(ks, "mask") == 0) {
             if (v->type != YAML_MAPPING_NODE) {
                 perr(p, v, "mask must be a mapping (style, head, tail)", NULL);
@@ -490,6 +494,8 @@ static void parse_rule(parse_ctx *p, yaml_node_t *n)
         }
     }
 
+    if (r.prefilter == QL__PREFILTER_HEXCOLON && r.validator != QL__V_IPV6)
+        perr(p, prefilter_node, "prefilter hexcolon is only for the ipv6 validator%s", "");
     if (!r.id)
         perr(p, n, "rule has no id", NULL);
     if (!r.type)
@@ -759,32 +765,44 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
         ql__expr *e = &r->exprs[i];
         e->rule = pe->rule;
         e->literal = pe->literal;
+        e->numeric = rule->prefilter != QL__PREFILTER_MATCHER;
         hs_expr_info_t *info = NULL;
         hs_compile_error_t *err = NULL;
+        int spanning = ql__self_spanning(rule->validator);
         if (hs_expression_info(pe->pattern, pe->flags, &info, &err) != HS_SUCCESS) {
-            diag(c, pe->file, pe->line, pe->column, "regex: %s", err ? err->message : "invalid");
+            /* A prefiltered rule whose validator finds the span uses its
+             * regex only in PCRE2, to confirm the span: Vectorscan's
+             * dialect does not bind it (back-references are fine). */
             hs_free_compile_error(err);
-            st = QL_EREGEX;
-            continue;
+            err = NULL;
+            if (!(e->numeric && spanning)) {
+                hs_expression_info(pe->pattern, pe->flags, &info, &err);
+                diag(c, pe->file, pe->line, pe->column, "regex: %s", err ? err->message : "invalid");
+                hs_free_compile_error(err);
+                st = QL_EREGEX;
+                continue;
+            }
+            e->min_width = 1;
+            e->max_width = QL__MAX_SPAN;
+        } else {
+            if (info->min_width == 0) {
+                diag(c, pe->file, pe->line, pe->column, "regex: matches the empty string%s", "");
+                st = QL_EREGEX;
+            }
+            e->min_width = info->min_width;
+            e->max_width = info->max_width > QL__MAX_SPAN ? QL__MAX_SPAN : info->max_width;
+            free(info);
         }
-        if (info->min_width == 0) {
-            diag(c, pe->file, pe->line, pe->column, "regex: matches the empty string%s", "");
-            st = QL_EREGEX;
-        }
-        e->min_width = info->min_width;
-        e->max_width = info->max_width > QL__MAX_SPAN ? QL__MAX_SPAN : info->max_width;
-        e->fixed = info->min_width == info->max_width;
-        free(info);
+        e->fixed = e->min_width == e->max_width;
 
         int errcode;
         PCRE2_SIZE erroff;
         /* The value group (if any) names the reported part of a match. */
         int has_value = strstr(pe->pattern, "(?<value>") != NULL;
-        e->numeric = rule->prefilter_numeric;
-        if (e->numeric && !ql__self_spanning(rule->validator) &&
+        if (e->numeric && !spanning &&
             (!e->fixed || e->max_width > QL__NUMERIC_MAX_WIDTH)) {
             diag(c, pe->file, pe->line, pe->column,
-                 "prefilter: numeric needs fixed-width regexes (at most 64 bytes) or a span-finding validator%s", "");
+                 "a prefilter needs fixed-width regexes (at most 64 bytes) or a span-finding validator%s", "");
             st = QL_ERULE;
             continue;
         }
@@ -852,6 +870,11 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
      * nothing it would free twice. */
     memcpy(r->rules, c->rules.items, c->rules.count * sizeof(ql__rule));
     r->rule_count = c->rules.count;
+    for (size_t i = 0; i < n; i++) {
+        ql__rule *ru = &r->rules[r->exprs[i].rule];
+        if (ru->expr_count++ == 0)
+            ru->first_expr = (uint32_t)i;
+    }
     c->rules.count = 0;
     r->expr_count = n;
     r->max_span = max_span;

@@ -118,6 +118,7 @@ void ql_scanner_destroy(ql_scanner *s)
 typedef struct match_state {
     ql_scanner *s;
     ql_status   status;
+    uint64_t    limit;      /* matches ending in the padding are dropped */
 } match_state;
 
 static int on_match(unsigned id, unsigned long long from, unsigned long long to,
@@ -125,6 +126,8 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 {
     match_state *m = user;
     ql_scanner *s = m->s;
+    if (to > m->limit)
+        return 0;
     trigger t = {id, 0, to};
     ql_status st = ql__vec_push(&s->allocator, &s->triggers, &t);
     if (st != QL_OK) {
@@ -134,12 +137,19 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     return 0;
 }
 
-static ql_status run_matcher(ql_scanner *s, const uint8_t *data, size_t length)
+/* Vectorscan 5.4.9 (Debian 12) misses matches in the last vector of a
+ * buffer on AVX-512 machines, depending on the buffer's address (fixed
+ * upstream in 2026, vectorscan PR #378: nvermicelli's tail masking).  A
+ * window that owns matches near its end is therefore scanned with
+ * QL__PAD bytes of '\n' after it; matches ending there are dropped.  Other
+ * windows never own anything within `margin` of their end. */
+static ql_status run_matcher(ql_scanner *s, const uint8_t *data, size_t length, int padded)
 {
-    match_state m = {s, QL_OK};
+    match_state m = {s, QL_OK, length};
     s->triggers.count = 0;
     if (s->rules->db) {
-        hs_error_t err = hs_scan(s->rules->db, (const char *)data, (unsigned)length, 0,
+        size_t scan_length = padded ? length + QL__PAD : length;
+        hs_error_t err = hs_scan(s->rules->db, (const char *)data, (unsigned)scan_length, 0,
                                  s->scratch, on_match, &m);
         if (m.status != QL_OK)
             return m.status;
@@ -216,7 +226,7 @@ static size_t next_foldable(const uint8_t *data, size_t length, size_t from)
 static ql_status build_wide(ql_scanner *s, const uint8_t *data, size_t length, size_t first)
 {
     const ql_allocator *a = &s->allocator;
-    ql_status st = ql__vec_reserve(a, &s->wide, length + 1);
+    ql_status st = ql__vec_reserve(a, &s->wide, length + QL__PAD);
     if (st != QL_OK)
         return st;
     s->folds.count = 0;
@@ -237,6 +247,7 @@ static ql_status build_wide(ql_scanner *s, const uint8_t *data, size_t length, s
     memcpy(out + j, data + i, length - i);
     j += length - i;
     s->wide.count = j;
+    memset(out + j, '\n', QL__PAD);
     return QL_OK;
 }
 
@@ -337,6 +348,17 @@ static int evaluate(ql__scan_ctx *ctx, const ql__vctx *base, const trigger *t,
     if (r->validator && ql__self_spanning(r->validator)) {
         if (!ql__validate(&vc, c, 0))
             return 0;
+        if (e->numeric) {
+            /* Found by a prefilter: one of the rule's own regexes must
+             * match the span exactly, so the rule file stays the
+             * definition of what is reported. */
+            int ok = 0;
+            for (uint32_t k = r->first_expr; k < r->first_expr + r->expr_count && !ok; k++)
+                ok = pcre2_match(rules->exprs[k].start_re, v, (size_t)c->end, (size_t)c->start,
+                                 PCRE2_ANCHORED, s->match_data, NULL) >= 0;
+            if (!ok)
+                return 0;
+        }
     } else {
         /* Cheapest test first: a value must not run on past its end. */
         if (r->boundary != QL__BOUNDARY_NONE && !r->value_re &&
@@ -495,14 +517,21 @@ ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
     size_t vlen = w->length;
     size_t first = next_foldable(w->data, w->length, 0);
     int folded = first < w->length;
-    if (folded) {
-        st = build_wide(s, w->data, w->length, first);
+    int near_end = w->base + w->length - w->own_to < rules->margin;
+    int padded = folded || (near_end && w->padded);
+    if (folded || (near_end && !w->padded)) {
+        /* Folding copies; so does padding a buffer we do not own (the
+         * caller keeps such windows small, see scan_utf8). */
+        st = build_wide(s, w->data, w->length, folded ? first : w->length);
         if (st != QL_OK)
             return st;
         view = s->wide.items;
         vlen = s->wide.count;
+        padded = 1;
+    } else if (padded) {
+        memset((uint8_t *)w->data + w->length, '\n', QL__PAD);
     }
-    st = run_matcher(s, view, vlen);
+    st = run_matcher(s, view, vlen, padded);
     if (st != QL_OK)
         return st;
     if (s->triggers.count == 0)
@@ -608,6 +637,10 @@ static ql_status scan_utf8(ql__scan_ctx *ctx, const uint8_t *data, size_t length
     ql_position_init(&cursor);
     for (uint64_t own = from; own < to;) {
         uint64_t own_end = to - own > step ? own + step : to;
+        /* The last stretch of the input gets a window of its own, small
+         * enough to copy for padding (see QL__PAD). */
+        if (own_end == length && own_end - own > rules->margin)
+            own_end = length - rules->margin;
         uint64_t ws = own > rules->margin ? own - rules->margin : 0;
         uint64_t we = own_end + rules->margin < length ? own_end + rules->margin : length;
         ql__window w;

@@ -55,6 +55,8 @@ void      ql__vec_free(const ql_allocator *a, ql__vec *v);
 #define QL__CONTEXT_BEFORE  64u
 #define QL__CONTEXT_AFTER   32u
 #define QL__MAX_CONTEXT     64u
+/* Bytes of padding the matcher scans after a window's end (engine.c). */
+#define QL__PAD 128u
 /* Negative context words must stand right before the value. */
 #define QL__NEGATIVE_BEFORE 24u
 /* Rules, expressions and words per rule set. */
@@ -113,6 +115,14 @@ typedef enum ql__mask_style {
 
 /* ---------------------------------------------------------------- rules */
 
+/* Where a rule's candidates come from: Vectorscan (the default), the
+ * digit-run scanner, or the hex-and-colon scanner (numeric.c). */
+typedef enum ql__prefilter {
+    QL__PREFILTER_MATCHER = 0,
+    QL__PREFILTER_NUMERIC,
+    QL__PREFILTER_HEXCOLON
+} ql__prefilter;
+
 typedef struct ql__wordlist {
     char  **words;
     size_t *lengths;
@@ -133,7 +143,8 @@ typedef struct ql__rule {
     ql__wordlist allow;       /* exact values never reported */
     ql__mask_style mask_style;
     int mask_head, mask_tail;
-    int prefilter_numeric;    /* candidates from the digit-run scanner */
+    int prefilter;            /* enum ql__prefilter: where candidates come from */
+    uint32_t first_expr, expr_count;   /* its expressions, contiguous */
     pcre2_code *value_re;     /* `value:` matched anchored after the trigger */
     int value_group;          /* its (?<value>...) group, 0 if none */
     int span_whole;           /* `span: whole`: from the trigger's start */
@@ -148,7 +159,7 @@ typedef struct ql__expr {
     int      literal;         /* from a keyword list: span = max_width */
     pcre2_code *start_re;     /* (?:R)\z for finding the start; NULL if fixed */
     int      value_group;     /* capture group number of (?<value>...), 0 if none */
-    int      numeric;         /* triggered by the digit-run scanner, not Vectorscan */
+    int      numeric;         /* triggered by a prefilter scanner, not Vectorscan */
 } ql__expr;
 
 /* The numeric prefilter (numeric.c): expressions of rules marked
@@ -157,9 +168,11 @@ typedef struct ql__expr {
 typedef struct ql__numeric_index {
     uint32_t *by_width[QL__NUMERIC_MAX_WIDTH + 1];  /* fixed-width exprs */
     size_t    by_width_count[QL__NUMERIC_MAX_WIDTH + 1];
-    /* exprs whose validator finds its own span, by validator */
+    /* rules whose validator finds its own span, by validator: the first
+     * expression of each (one trigger per rule; all its regexes confirm) */
     uint32_t *spanning[QL__V_COUNT];
     size_t    spanning_count[QL__V_COUNT];
+    int       hexcolon;        /* some rule uses the hex-and-colon scanner */
     int       any;
 } ql__numeric_index;
 
@@ -279,6 +292,7 @@ typedef struct ql__window {
     uint64_t        base;      /* decoded offset of data[0] */
     const uint64_t *map;       /* source offsets, length + 1 entries, or NULL */
     int             at_start, at_end;
+    int             padded;    /* data has QL__PAD writable bytes after length */
     uint64_t        own_from, own_to;
     ql_position    *cursor;    /* at base (or before); NULL: no line/column */
     const uint8_t  *cursor_data; /* the decoded text the cursor indexes */

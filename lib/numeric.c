@@ -88,10 +88,18 @@ static ql_status push_validator(const ql__numeric_index *ix, const ql_allocator 
 
 static int is_upper(int c) { return c >= 'A' && c <= 'Z'; }
 
+static ql_status hexcolon_scan(const ql__numeric_index *ix, const ql_allocator *a,
+                               const uint8_t *d, size_t n, ql__vec *triggers);
+
 ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
                            const uint8_t *d, size_t n, ql__vec *triggers)
 {
     const ql__numeric_index *ix = &rules->numeric;
+    if (ix->hexcolon) {
+        ql_status hs = hexcolon_scan(ix, a, d, n, triggers);
+        if (hs != QL_OK)
+            return hs;
+    }
     size_t token = 0, prev_end = (size_t)-1, last_alnum_end = (size_t)-1;
     size_t prev_len = 0, token_start = 0;
     ql_status st = QL_OK;
@@ -154,6 +162,64 @@ ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
     return QL_OK;
 }
 
+/* ------------------------------------------------------------ hexcolon */
+
+static int is_hex(int c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int v6_char(int c)
+{
+    return is_hex(c) || c == ':' || c == '.';
+}
+
+static size_t next_colon(const uint8_t *d, size_t n, size_t i)
+{
+#ifdef __SSE2__
+    const __m128i colon = _mm_set1_epi8(':');
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(d + i));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, colon));
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+        i += 16;
+    }
+#endif
+    const uint8_t *p = i < n ? memchr(d + i, ':', n - i) : NULL;
+    return p ? (size_t)(p - d) : n;
+}
+
+/* IPv6 addresses: every maximal run of hex digits, colons and dots that
+ * holds two colons is a candidate ending where the run ends (a trailing
+ * dot, as at the end of a sentence, is not part of it). */
+static ql_status hexcolon_scan(const ql__numeric_index *ix, const ql_allocator *a,
+                               const uint8_t *d, size_t n, ql__vec *triggers)
+{
+    size_t done = 0;
+    for (size_t i = next_colon(d, n, 0); i < n; i = next_colon(d, n, i + 1)) {
+        if (i < done)
+            continue;
+        size_t p = i, q = i + 1;
+        while (p > 0 && i - p < 48 && v6_char(d[p - 1]))
+            p--;
+        while (q < n && q - i < 48 && v6_char(d[q]))
+            q++;
+        done = q;
+        size_t colons = 0;
+        for (size_t k = p; k < q && colons < 2; k++)
+            colons += d[k] == ':';
+        while (q > i + 1 && d[q - 1] == '.')
+            q--;
+        if (colons < 2)
+            continue;
+        ql_status st = push_validator(ix, a, triggers, QL__V_IPV6, q);
+        if (st != QL_OK)
+            return st;
+    }
+    return QL_OK;
+}
+
 ql_status ql__numeric_index_build(ql_rules *r)
 {
     const ql_allocator *a = &r->allocator;
@@ -164,8 +230,11 @@ ql_status ql__numeric_index_build(ql_rules *r)
         const ql__expr *e = &r->exprs[i];
         if (!e->numeric)
             continue;
-        if (ql__self_spanning(r->rules[e->rule].validator))
-            spanning[r->rules[e->rule].validator]++;
+        const ql__rule *ru = &r->rules[e->rule];
+        if (ql__self_spanning(ru->validator)) {
+            if (ru->first_expr == i)
+                spanning[ru->validator]++;
+        }
         else if (e->fixed && e->max_width <= QL__NUMERIC_MAX_WIDTH)
             counts[e->max_width]++;
     }
@@ -184,9 +253,14 @@ ql_status ql__numeric_index_build(ql_rules *r)
         if (!e->numeric)
             continue;
         ix->any = 1;
-        ql__validator_id v = r->rules[e->rule].validator;
-        if (ql__self_spanning(v))
-            ix->spanning[v][ix->spanning_count[v]++] = (uint32_t)i;
+        const ql__rule *ru = &r->rules[e->rule];
+        ql__validator_id v = ru->validator;
+        if (ru->prefilter == QL__PREFILTER_HEXCOLON)
+            ix->hexcolon = 1;
+        if (ql__self_spanning(v)) {
+            if (ru->first_expr == i)
+                ix->spanning[v][ix->spanning_count[v]++] = (uint32_t)i;
+        }
         else if (e->fixed && e->max_width <= QL__NUMERIC_MAX_WIDTH)
             ix->by_width[e->max_width][ix->by_width_count[e->max_width]++] = (uint32_t)i;
     }

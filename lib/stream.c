@@ -95,6 +95,12 @@ static ql_status run_window(ql_stream *s, uint64_t own_to, int at_end)
     w.own_from = s->own_from;
     w.own_to = own_to;
     w.cursor = &wcur;
+    /* Room for the matcher's padding after the buffered text. */
+    ql_status pst = ql__vec_reserve(a, &s->buf, s->buf.count + QL__PAD);
+    if (pst != QL_OK)
+        return pst;
+    w.data = (const uint8_t *)s->buf.items + (ws - s->base);
+    w.padded = 1;
     if (!s->identity) {
         /* One more entry: where the next source byte is. */
         uint64_t next = s->decoder.offset - s->decoder.carry_length;
