@@ -192,24 +192,33 @@ static size_t next_foldable(const uint8_t *data, size_t length, size_t from)
 {
     size_t i = from;
 #ifdef __SSE2__
+    /* All three bytes at once: EF BC 90-99 / A0-BA / 8B 8D 8E BF, or
+     * EF BD 81-9A.  Third bytes are compared as signed after ^0x80. */
     const __m128i ef = _mm_set1_epi8((char)0xEF);
     const __m128i bc = _mm_set1_epi8((char)0xBC);
     const __m128i bd = _mm_set1_epi8((char)0xBD);
-    while (i + 17 <= length) {
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+#define QL__IN(x, lo, hi) _mm_and_si128(_mm_cmpgt_epi8((x), _mm_set1_epi8((char)((lo) - 1))), \
+                                        _mm_cmplt_epi8((x), _mm_set1_epi8((char)((hi) + 1))))
+#define QL__EQ(x, v) _mm_cmpeq_epi8((x), _mm_set1_epi8((char)(v)))
+    while (i + 18 <= length) {
         __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 1));
+        __m128i c = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(data + i + 2)), flip);
         __m128i lead = _mm_cmpeq_epi8(a, ef);
-        __m128i second = _mm_or_si128(_mm_cmpeq_epi8(b, bc), _mm_cmpeq_epi8(b, bd));
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(lead, second));
-        while (mask) {
-            size_t k = i + (size_t)__builtin_ctz(mask);
-            uint8_t ascii;
-            if (foldable(data + k, length - k, &ascii))
-                return k;
-            mask &= mask - 1;
-        }
+        __m128i in_bc = _mm_or_si128(
+            _mm_or_si128(QL__IN(c, 0x10, 0x19), QL__IN(c, 0x20, 0x3A)),
+            _mm_or_si128(_mm_or_si128(QL__EQ(c, 0x0B), QL__EQ(c, 0x0D)),
+                         _mm_or_si128(QL__EQ(c, 0x0E), QL__EQ(c, 0x3F))));
+        __m128i hit = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(b, bc), in_bc),
+                                   _mm_and_si128(_mm_cmpeq_epi8(b, bd), QL__IN(c, 0x01, 0x1A)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(lead, hit));
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
         i += 16;
     }
+#undef QL__IN
+#undef QL__EQ
 #endif
     for (; i < length; i++) {
         uint8_t ascii;
@@ -279,6 +288,12 @@ static int contains_word(const uint8_t *hay, size_t n, const char *w, size_t wl)
 {
     if (wl == 0 || wl > n)
         return 0;
+    /* Case matters only for ASCII letters; most context words are Chinese. */
+    int letters = 0;
+    for (size_t k = 0; k < wl && !letters; k++)
+        letters = ((unsigned char)w[k] | 0x20) >= 'a' && ((unsigned char)w[k] | 0x20) <= 'z';
+    if (!letters)
+        return memmem(hay, n, w, wl) != NULL;
     int first = ascii_lower((unsigned char)w[0]);
     for (size_t i = 0; i + wl <= n; i++) {
         if (ascii_lower(hay[i]) != first)

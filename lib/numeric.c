@@ -38,24 +38,6 @@ static int is_alnum(int c)
 }
 static int is_sep(int c) { return c == ' ' || c == '-' || c == '.'; }
 
-static size_t next_digit(const uint8_t *d, size_t n, size_t i)
-{
-#ifdef __SSE2__
-    const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
-    while (i + 16 <= n) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(d + i));
-        __m128i m = _mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        if (mask)
-            return i + (size_t)__builtin_ctz(mask);
-        i += 16;
-    }
-#endif
-    while (i < n && !is_digit(d[i]))
-        i++;
-    return i;
-}
-
 static ql_status push(const ql_allocator *a, ql__vec *v, uint32_t expr, uint64_t end)
 {
     ql__trigger t = {expr, 0, end};
@@ -91,74 +73,170 @@ static int is_upper(int c) { return c >= 'A' && c <= 'Z'; }
 static ql_status hexcolon_scan(const ql__numeric_index *ix, const ql_allocator *a,
                                const uint8_t *d, size_t n, ql__vec *triggers);
 
-ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
-                           const uint8_t *d, size_t n, ql__vec *triggers)
+/* 64-bit mask of the ASCII digits in d[0..64). */
+static uint64_t digit_mask64(const uint8_t *d)
 {
-    const ql__numeric_index *ix = &rules->numeric;
-    if (ix->hexcolon) {
-        ql_status hs = hexcolon_scan(ix, a, d, n, triggers);
-        if (hs != QL_OK)
-            return hs;
+#ifdef __SSE2__
+    const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+    uint64_t m = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(d + 16 * k));
+        __m128i y = _mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi));
+        m |= (uint64_t)(uint16_t)_mm_movemask_epi8(y) << (16 * k);
     }
-    size_t token = 0, prev_end = (size_t)-1, last_alnum_end = (size_t)-1;
-    size_t prev_len = 0, token_start = 0;
-    ql_status st = QL_OK;
+    return m;
+#else
+    uint64_t m = 0;
+    for (int k = 0; k < 64; k++)
+        m |= (uint64_t)is_digit(d[k]) << k;
+    return m;
+#endif
+}
+
+/* Does the text between two digit runs mark an extension (-, #, 转, ext)? */
+static int extension_gap(const uint8_t *d, size_t from, size_t to)
+{
+    while (from < to && d[from] == ' ')
+        from++;
+    while (to > from && d[to - 1] == ' ')
+        to--;
+    size_t n = to - from;
+    if (n == 1)
+        return d[from] == '-' || d[from] == '#';
+    if (n == 3 && memcmp(d + from, "转", 3) == 0)
+        return 1;
+    return (n == 3 || n == 4) && (d[from] | 0x20) == 'e' && (d[from + 1] | 0x20) == 'x' &&
+           (d[from + 2] | 0x20) == 't' && (n == 3 || d[from + 3] == '.');
+}
+
+typedef struct run_state {
+    size_t token, token_start, prev_end, prev_len, last_alnum_end;
+    int    dots;            /* dotted runs of <= 3 digits so far (IPv4) */
+} run_state;
+
+/* Decides which expressions can end at the digit run d[start..end). */
+static ql_status digit_run(const ql__numeric_index *ix, const ql_allocator *a,
+                           const uint8_t *d, size_t n, size_t start, size_t end,
+                           run_state *rs, ql__vec *triggers)
+{
+    ql_status st;
 #define TRY(expr)                       \
     do {                                \
         if ((st = (expr)) != QL_OK)     \
             return st;                  \
     } while (0)
-    for (size_t i = next_digit(d, n, 0); i < n; i = next_digit(d, n, i)) {
-        size_t start = i;
-        while (i < n && is_digit(d[i]))
-            i++;
-        size_t len = i - start;
-        size_t gap = prev_end == (size_t)-1 ? (size_t)-1 : start - prev_end;
-        int joined = start >= 2 && gap == 1 && is_sep(d[start - 1]);
-        size_t before_len = prev_len;
-        token = joined ? token + len : len;
-        if (!joined)
-            token_start = start;
-        prev_end = i;
-        prev_len = len;
-        int before = start ? d[start - 1] : -1;
+    size_t len = end - start;
+    size_t gap = rs->prev_end == (size_t)-1 ? (size_t)-1 : start - rs->prev_end;
+    int before = start ? d[start - 1] : -1;
+    int joined = start >= 2 && gap == 1 && is_sep(before);
+    size_t before_len = rs->prev_len;
+    rs->token = joined ? rs->token + len : len;
+    if (!joined)
+        rs->token_start = start;
+    rs->dots = joined && before == '.' && len <= 3 && rs->dots >= 1 ? rs->dots + 1
+             : (len <= 3 ? 1 : 0);
+    rs->prev_end = end;
+    rs->prev_len = len;
+    size_t token = rs->token, token_start = rs->token_start;
+    int lead = d[token_start];
 
-        /* Each span-finding validator only where its shape can end. */
-        if (len == 11 || len == 13 || len == 15 || (len == 4 && joined && token >= 11))
-            TRY(push_validator(ix, a, triggers, QL__V_CN_MOBILE, i));
-        if ((len >= 15 && len <= 19) || (joined && token >= 15 && (len <= 5 || len == 13 || len == 12)))
-            TRY(push_validator(ix, a, triggers, QL__V_BANK_CARD, i));
-        if ((len >= 10 && len <= 12 && d[start] == '0') ||
-            ((len == 7 || len == 8) && (before == '-' || before == ' ' || before == ')')) ||
-            (len <= 6 && gap <= 6 && before_len >= 4 && before_len <= 8) ||
-            (len == 4 && joined && token >= 10 && d[token_start] == '0'))
-            TRY(push_validator(ix, a, triggers, QL__V_CN_LANDLINE, i));
-        if (before == '.' && token >= 4 && len <= 3)
-            TRY(push_validator(ix, a, triggers, QL__V_IPV4, i));
-        if ((len == 6 || len == 7) && start > 0 && is_upper(before)) {
-            TRY(push_validator(ix, a, triggers, QL__V_HK_ID, i));
-            if (i < n && d[i] == 'A')
-                TRY(push_validator(ix, a, triggers, QL__V_HK_ID, i + 1));
-            if (i + 3 <= n && d[i] == '(' && d[i + 2] == ')')
-                TRY(push_validator(ix, a, triggers, QL__V_HK_ID, i + 3));
-        }
-        if (len < 6)
-            continue;
-        /* The letters-and-digits run around these digits decides the
-         * fixed-width expressions that can end here. */
-        size_t p = start, q = i;
-        while (p > 0 && start - p < QL__NUMERIC_MAX_WIDTH && is_alnum(d[p - 1]))
-            p--;
-        while (q < n && q - i < QL__NUMERIC_MAX_WIDTH && is_alnum(d[q]))
-            q++;
-        if (q == last_alnum_end)
-            continue;       /* a second digit run of the same word */
-        last_alnum_end = q;
-        TRY(push_width(ix, a, triggers, q - p, q));
-        if (q + 3 <= n && d[q] == '(' && is_alnum(d[q + 1]) && d[q + 2] == ')')
-            TRY(push_width(ix, a, triggers, q - p + 3, q + 3));
+    /* Each span-finding validator only where its shape can end. */
+    if (len == 11 || len == 13 || len == 15 || (len == 4 && joined && token >= 11))
+        TRY(push_validator(ix, a, triggers, QL__V_CN_MOBILE, end));
+    if (((len >= 15 && len <= 19) || (joined && token >= 15 && (len <= 5 || len == 13 || len == 12))) &&
+        (lead == '2' || lead == '3' || lead == '4' || lead == '5' || lead == '6' || lead == '9'))
+        TRY(push_validator(ix, a, triggers, QL__V_BANK_CARD, end));
+    if ((len >= 10 && len <= 12 && d[start] == '0') ||
+        ((len == 7 || len == 8) &&
+         ((joined && (before_len == 3 || before_len == 4) && lead == '0' && token == len + before_len) ||
+          before == ')' || (before == ' ' && start >= 2 && d[start - 2] == ')'))) ||
+        (len == 4 && joined && token >= 10 && lead == '0') ||
+        (len <= 6 && gap <= 7 && before_len >= 4 && before_len <= 8 &&
+         extension_gap(d, start - gap, start)))
+        TRY(push_validator(ix, a, triggers, QL__V_CN_LANDLINE, end));
+    if (rs->dots == 4)
+        TRY(push_validator(ix, a, triggers, QL__V_IPV4, end));
+    if ((len == 6 || len == 7) && is_upper(before)) {
+        TRY(push_validator(ix, a, triggers, QL__V_HK_ID, end));
+        if (end < n && d[end] == 'A')
+            TRY(push_validator(ix, a, triggers, QL__V_HK_ID, end + 1));
+        if (end + 3 <= n && d[end] == '(' && d[end + 2] == ')')
+            TRY(push_validator(ix, a, triggers, QL__V_HK_ID, end + 3));
     }
+    if (len < 6)
+        return QL_OK;
+    /* The letters-and-digits run around these digits decides the
+     * fixed-width expressions that can end here. */
+    size_t p = start, q = end;
+    while (p > 0 && start - p < QL__NUMERIC_MAX_WIDTH && is_alnum(d[p - 1]))
+        p--;
+    while (q < n && q - end < QL__NUMERIC_MAX_WIDTH && is_alnum(d[q]))
+        q++;
+    if (q == rs->last_alnum_end)
+        return QL_OK;       /* a second digit run of the same word */
+    rs->last_alnum_end = q;
+    TRY(push_width(ix, a, triggers, q - p, q));
+    if (q + 3 <= n && d[q] == '(' && is_alnum(d[q + 1]) && d[q + 2] == ')')
+        TRY(push_width(ix, a, triggers, q - p + 3, q + 3));
 #undef TRY
+    return QL_OK;
+}
+
+ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
+                           const uint8_t *d, size_t n, ql__vec *triggers)
+{
+    const ql__numeric_index *ix = &rules->numeric;
+    ql_status st;
+    if (ix->hexcolon && (st = hexcolon_scan(ix, a, d, n, triggers)) != QL_OK)
+        return st;
+    run_state rs = {0, 0, (size_t)-1, 0, (size_t)-1, 0};
+    /* 64 bytes at a time: a digit mask, then run starts and ends by bit
+     * arithmetic, so long stretches without digits (most Chinese prose)
+     * and runs of digits cost a few instructions per 64 bytes. */
+    uint64_t carry = 0;        /* was the previous block's last byte a digit? */
+    size_t run_start = 0;
+    for (size_t block = 0; block < n; block += 64) {
+        uint64_t m;
+        if (block + 64 <= n) {
+            m = digit_mask64(d + block);
+        } else {
+            uint8_t tail[64] = {0};
+            memcpy(tail, d + block, n - block);
+            m = digit_mask64(tail);
+        }
+        uint64_t starts = m & ~((m << 1) | carry);
+        uint64_t ends = ~m & ((m << 1) | carry);     /* first non-digit after a run */
+        carry = m >> 63;
+        uint64_t events = starts | ends;
+        while (events) {
+            unsigned bit = (unsigned)__builtin_ctzll(events);
+            events &= events - 1;
+            size_t at = block + bit;
+            if (at > n)
+                break;      /* past the zero padding of the last block */
+            if (starts >> bit & 1) {
+                run_start = at;
+                continue;
+            }
+            /* Most runs are short numbers standing alone (years, clock
+             * times, amounts): they end nothing, only the state moves. */
+            size_t len = at - run_start;
+            size_t gap = run_start - rs.prev_end;
+            if (len < 4 && !(gap == 1 && is_sep(d[run_start - 1])) &&
+                !(rs.prev_len >= 4 && rs.prev_len <= 8 && gap <= 7)) {
+                rs.token = len;
+                rs.token_start = run_start;
+                rs.dots = 1;
+                rs.prev_end = at;
+                rs.prev_len = len;
+                continue;
+            }
+            if ((st = digit_run(ix, a, d, n, run_start, at, &rs, triggers)) != QL_OK)
+                return st;
+        }
+    }
+    if (carry && (st = digit_run(ix, a, d, n, run_start, n, &rs, triggers)) != QL_OK)
+        return st;
     return QL_OK;
 }
 
@@ -206,12 +284,19 @@ static ql_status hexcolon_scan(const ql__numeric_index *ix, const ql_allocator *
         while (q < n && q - i < 48 && v6_char(d[q]))
             q++;
         done = q;
-        size_t colons = 0;
-        for (size_t k = p; k < q && colons < 2; k++)
+        size_t colons = 0, dots = 0;
+        int double_colon = 0;
+        for (size_t k = p; k < q; k++) {
             colons += d[k] == ':';
+            dots += d[k] == '.';
+            double_colon |= d[k] == ':' && k + 1 < q && d[k + 1] == ':';
+        }
         while (q > i + 1 && d[q - 1] == '.')
             q--;
-        if (colons < 2)
+        /* RFC 4291 text: eight groups (seven colons), or "::", or six
+         * groups and a dotted IPv4 tail.  Clock times (10:30:45.123) are
+         * none of these. */
+        if (!double_colon && colons < 7 && !(colons == 6 && dots))
             continue;
         ql_status st = push_validator(ix, a, triggers, QL__V_IPV6, q);
         if (st != QL_OK)
