@@ -144,6 +144,16 @@ void ql_position_init(ql_position *cursor)
     cursor->column = 1;
 }
 
+/* Bits set in a 16-bit mask, without the libgcc call __builtin_popcount
+ * becomes on baseline x86-64 (no POPCNT instruction). */
+static unsigned popcount16(unsigned v)
+{
+    v = v - ((v >> 1) & 0x5555u);
+    v = (v & 0x3333u) + ((v >> 2) & 0x3333u);
+    v = (v + (v >> 4)) & 0x0F0Fu;
+    return (v + (v >> 8)) & 0x1Fu;
+}
+
 /* Newlines in p[0..n), and where the last one is (NULL if none).  SSE2
  * counts sixteen bytes at a time: a file with findings every line or
  * two would otherwise pay a memchr call per line. */
@@ -157,7 +167,7 @@ static size_t count_newlines(const uint8_t *p, size_t n, const uint8_t **last)
         unsigned m = (unsigned)_mm_movemask_epi8(
             _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), nl));
         if (m) {
-            count += (size_t)__builtin_popcount(m);
+            count += popcount16(m);
             *last = p + i + 31 - __builtin_clz(m);
         }
     }
@@ -178,7 +188,7 @@ static size_t count_chars(const uint8_t *p, size_t n)
     const __m128i cont = _mm_set1_epi8((char)0xBF);   /* continuation bytes are <= 0xBF signed */
     for (; i + 16 <= n; i += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
-        count += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(x, cont)));
+        count += popcount16((unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(x, cont)));
     }
 #endif
     for (; i < n; i++)
