@@ -57,8 +57,8 @@ void      ql__vec_free(const ql_allocator *a, ql__vec *v);
 #define QL__MAX_CONTEXT     64u
 /* Bytes of padding the matcher scans after a window's end (engine.c). */
 #define QL__PAD 128u
-/* Negative context words must stand right before the value. */
-#define QL__NEGATIVE_BEFORE 24u
+/* Negative context words must stand right before the value (订单号：). */
+#define QL__NEGATIVE_BEFORE 12u
 /* Rules, expressions and words per rule set. */
 #define QL__MAX_RULES       100000u
 #define QL__MAX_WORDS       4096u

@@ -356,7 +356,7 @@ static int card_prefix_ok(const char *d, size_t n)
     if (two == 62 || d[0] == '4' || (two >= 51 && two <= 55) ||
         (four >= 2221 && four <= 2720) || (four >= 3528 && four <= 3589) ||
         four == 6011 || two == 65 || (four >= 6440 && four <= 6499) ||
-        (two == 95 && n == 19) || two == 60)
+        ((four == 9558 || four == 9559) && n == 19))
         return 1;
     return 0;
 }
@@ -692,7 +692,7 @@ static int v_ipv6(const ql__vctx *x, ql__cand *c)
     if (!ql__check_ipv6(s, n))
         return 0;
     /* "::" alone or "1::2"-like fragments in code are weak evidence. */
-    if (n < 7 && !(n == 3 && memcmp(s, "::1", 3) == 0))
+    if (n < 5 && !(n == 3 && memcmp(s, "::1", 3) == 0))
         c->confidence -= 0.3;
     c->start = p;
     c->end = t;

@@ -4,8 +4,17 @@
 # present.  Run as root (CI and the development machines are).
 set -eu
 
+# The multi-pattern matcher: Intel's Hyperscan where Debian has it (amd64),
+# Vectorscan elsewhere.  Debian 12's Vectorscan 5.4.9 loses matches on
+# AVX-512 machines depending on buffer alignment (docs/engine.md); the two
+# packages provide the same libhs API and conflict, so the other is removed.
+case "$(dpkg --print-architecture 2>/dev/null)" in
+amd64) MATCHER=libhyperscan-dev; OTHER=libvectorscan-dev ;;
+*)     MATCHER=libvectorscan-dev; OTHER=libhyperscan-dev ;;
+esac
+
 PACKAGES="build-essential cmake pkg-config
-libvectorscan-dev libpcre2-dev libyaml-dev libcmocka-dev
+$MATCHER libpcre2-dev libyaml-dev libcmocka-dev
 ripgrep python3"
 
 missing=""
@@ -27,5 +36,9 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+remove=""
+if dpkg-query -W -f='${Status}' "$OTHER" 2>/dev/null | grep -q "install ok installed"; then
+    remove="$OTHER-"
+fi
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends $missing $remove >/dev/null
