@@ -248,7 +248,11 @@ int ql__check_cn_uscc(const char *s, size_t n)
      * (and its amendments) assigns is a digit 1-9. */
     if (!(s[1] >= '1' && s[1] <= '9'))
         return 0;
-    if (!all_digits(s + 2, 6) || !ql__cn_province_valid(digits_value(s + 2, 2)))
+    /* The registering authority's region: a province's code, or 100000
+     * for bodies registered by the central government (e.g. ministries,
+     * 11100000000013338W). */
+    if (!all_digits(s + 2, 6) ||
+        !(ql__cn_province_valid(digits_value(s + 2, 2)) || memcmp(s + 2, "100000", 6) == 0))
         return 0;
     /* Characters 9-17 are the registrant's GB 11714 code, check included. */
     if (!ql__check_gb11714_code(s + 8, 9))

@@ -162,10 +162,15 @@ static ql_status run_matcher(ql_scanner *s, const uint8_t *data, size_t length, 
 }
 
 /* Full-width folding: U+FF01..U+FF5E -> ASCII for the characters a value
- * can hold (letters, digits, + - . @ _).  Punctuation such as ，：（） is
- * left alone: it is common in Chinese text and never part of a value. */
+ * can hold or be written with (letters, digits, + - . @ _ and the brackets
+ * of （０２１）), and the ideographic space U+3000 -> ' ' (１３３　０５７１).
+ * Other punctuation (，：。) is left alone: it is never part of a value. */
 static int foldable(const uint8_t *p, size_t avail, uint8_t *ascii)
 {
+    if (avail >= 3 && p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) {
+        *ascii = ' ';       /* U+3000, the ideographic space IMEs type */
+        return 1;
+    }
     if (avail < 3 || p[0] != 0xEF)
         return 0;
     unsigned cp;
@@ -177,7 +182,8 @@ static int foldable(const uint8_t *p, size_t avail, uint8_t *ascii)
         return 0;
     unsigned ch = cp - 0xFF00 + 0x20;
     if ((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-        ch == '+' || ch == '-' || ch == '.' || ch == '@' || ch == '_') {
+        ch == '+' || ch == '-' || ch == '.' || ch == '@' || ch == '_' || ch == '(' ||
+        ch == ')') {
         *ascii = (uint8_t)ch;
         return 1;
     }
@@ -192,8 +198,10 @@ static size_t next_foldable(const uint8_t *data, size_t length, size_t from)
 {
     size_t i = from;
 #ifdef __SSE2__
-    /* All three bytes at once: EF BC 90-99 / A0-BA / 8B 8D 8E BF, or
-     * EF BD 81-9A.  Third bytes are compared as signed after ^0x80. */
+    /* All three bytes at once: EF BC 88 89 8B 8D 8E 90-99 A0-BA BF, or
+     * EF BD 81-9A, or E3 80 80.  Third bytes compared signed after ^0x80. */
+    const __m128i e3 = _mm_set1_epi8((char)0xE3);
+    const __m128i x80 = _mm_set1_epi8((char)0x80);
     const __m128i ef = _mm_set1_epi8((char)0xEF);
     const __m128i bc = _mm_set1_epi8((char)0xBC);
     const __m128i bd = _mm_set1_epi8((char)0xBD);
@@ -208,11 +216,13 @@ static size_t next_foldable(const uint8_t *data, size_t length, size_t from)
         __m128i lead = _mm_cmpeq_epi8(a, ef);
         __m128i in_bc = _mm_or_si128(
             _mm_or_si128(QL__IN(c, 0x10, 0x19), QL__IN(c, 0x20, 0x3A)),
-            _mm_or_si128(_mm_or_si128(QL__EQ(c, 0x0B), QL__EQ(c, 0x0D)),
-                         _mm_or_si128(QL__EQ(c, 0x0E), QL__EQ(c, 0x3F))));
+            _mm_or_si128(_mm_or_si128(QL__IN(c, 0x08, 0x09), QL__EQ(c, 0x0B)),
+                         _mm_or_si128(QL__IN(c, 0x0D, 0x0E), QL__EQ(c, 0x3F))));
         __m128i hit = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(b, bc), in_bc),
                                    _mm_and_si128(_mm_cmpeq_epi8(b, bd), QL__IN(c, 0x01, 0x1A)));
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(lead, hit));
+        __m128i space = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(a, e3), _mm_cmpeq_epi8(b, x80)),
+                                      QL__EQ(c, 0x00));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_and_si128(lead, hit), space));
         if (mask)
             return i + (size_t)__builtin_ctz(mask);
         i += 16;
@@ -222,7 +232,7 @@ static size_t next_foldable(const uint8_t *data, size_t length, size_t from)
 #endif
     for (; i < length; i++) {
         uint8_t ascii;
-        if (data[i] == 0xEF && foldable(data + i, length - i, &ascii))
+        if ((data[i] == 0xEF || data[i] == 0xE3) && foldable(data + i, length - i, &ascii))
             return i;
     }
     return length;

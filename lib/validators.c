@@ -203,6 +203,8 @@ static int v_mobile(const ql__vctx *x, ql__cand *c)
         s = q - 3;
     else if (ends_with(x, q, "0086"))
         s = q - 4;
+    else if (q != s && ends_with(x, q, "86") && !is_digit(byte_before(x, q - 2)))
+        s = q - 2;          /* 86-139... / 86 139...: the code without + */
     if (s == p && number_continues_before(x, s))
         return 0;
     if (s != p && is_digit(byte_before(x, s)))
@@ -525,10 +527,23 @@ static int name_fits(const uint8_t *v, const uint8_t *end, const uint8_t *s, con
     return !(e < end && cjk_at(e, end) && !starts_label(e, end));
 }
 
+/* Words that follow a label and start with a character that is also a
+ * surname: 与申请人关系, 客户信息, 患者本人. */
+static const char *const not_names[] = {
+    "关系", "關係", "信息", "資訊", "签字", "簽字", "签名", "簽名", "本人", "同意", "承诺",
+    "承諾", "声明", "聲明", "须知", "須知", "名称", "名稱", "名单", "名單", "名下", "名义",
+    "名義", "资料", "資料", "全称", "全稱", "管理", "服务", "服務", "常用", "安全", "方面",
+    "于今", "於今", "和家", "高度", "成功", "向您", "向你", NULL};
+
 static int v_person_name(const ql__vctx *x, ql__cand *c)
 {
     const uint8_t *v = x->data, *end = v + x->length;
     const uint8_t *s = v + c->start, *e = v + c->end;
+    for (size_t i = 0; not_names[i]; i++) {
+        size_t n = strlen(not_names[i]);
+        if ((size_t)(e - s) >= n && memcmp(s, not_names[i], n) == 0)
+            return 0;
+    }
     if (name_fits(v, end, s, e))
         return 1;
     /* 张三丰 or 张三 + 性别: try the shorter given name. */
@@ -551,20 +566,20 @@ static int has_any(const uint8_t *s, size_t n, const char *const *words)
 
 static int v_address(const ql__vctx *x, ql__cand *c)
 {
-    static const char *const area[] = {"省", "市", "区", "县", "镇", "乡", "旗", "州", NULL};
+    /* A street-level word (in simplified or traditional characters) and a
+     * house number; the province or district may be left out (香港九龍
+     * 旺角彌敦道688號, 文三路259号). */
     static const char *const street[] = {"路", "街", "道", "巷", "弄", "胡同", "村", "小区",
-                                         "大厦", "花园", "苑", "里", "广场", "号", NULL};
+                                         "大厦", "花园", "苑", "里", "广场", "号", "號",
+                                         "區", "大廈", "花園", NULL};
     const uint8_t *s = x->data + c->start;
     size_t n = (size_t)(c->end - c->start);
-    if (!has_any(s, n, area) || !has_any(s, n, street))
+    if (!has_any(s, n, street))
         return 0;
     int digit = 0;
     for (size_t i = 0; i < n && !digit; i++)
         digit = is_digit(s[i]);
-    if (!digit)
-        return 0;   /* a real address has a house number */
-    /* The value must not continue with more address text right after. */
-    return !is_digit(byte_at(x, (size_t)c->end));
+    return digit;   /* a real address has a house number */
 }
 
 /* ---------------------------------------------------------------- email */
@@ -655,6 +670,8 @@ static int v_ipv4(const ql__vctx *x, ql__cand *c)
         return 0;
     if (prev == ':' && is_hex(byte_before(x, p - 1)))
         return 0;   /* the IPv4 tail of an IPv6 address */
+    if (prev == '/' && is_alnum(byte_before(x, p - 1)))
+        return 0;   /* a version: Chrome/120.0.0.0, Edg/120.0.0.0 */
     if (!ql__check_ipv4((const char *)x->data + p, t - p))
         return 0;
     c->start = p;
@@ -744,10 +761,12 @@ static int v_password(const ql__vctx *x, ql__cand *c)
     if (v[0] == '$' || v[0] == '{' || v[0] == '<' || v[0] == '%' || v[0] == '*' ||
         v[0] == '[' || v[0] == '(')
         return 0;
+    /* ******** or xxxx are placeholders; 000000 and 888888 are the
+     * default passwords people really use. */
     size_t same = 1;
     for (size_t i = 1; i < n; i++)
         same += v[i] == v[0];
-    if (same == n)
+    if (same == n && !is_digit(v[0]))
         return 0;
     for (size_t i = 0; placeholders[i]; i++)
         if (strlen(placeholders[i]) == n && strncasecmp((const char *)v, placeholders[i], n) == 0)

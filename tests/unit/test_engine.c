@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +443,50 @@ static void test_alignment(void **state)
     free(ref.items);
 }
 
+/* Every hand-written held-out document: cuts every 5th byte, pieces of
+ * 3 bytes with small windows, and thread ranges, all equal to one pass. */
+static void test_heldout_cut_invariance(void **state)
+{
+    (void)state;
+    const char *src = getenv("QL_SOURCE_DIR");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/tests/cases/heldout", src ? src : ".");
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("cannot open %s (set QL_SOURCE_DIR)", dir);
+    struct dirent *e;
+    size_t docs = 0;
+    ql_scanner *s;
+    assert_int_equal(ql_scanner_create(g_rules, NULL, &s), QL_OK);
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".txt") != 0)
+            continue;
+        char rel[512];
+        snprintf(rel, sizeof rel, "tests/cases/heldout/%s", e->d_name);
+        size_t n = 0;
+        uint8_t *data = read_source_file(rel, &n);
+        assert_non_null(data);
+        ql_scan_options o = opts(0);
+        found_list whole = scan_whole(data, n, &o);
+        for (size_t cut = 0; cut <= n; cut += 5) {
+            found_list l = scan_chunks(data, n, &cut, 1, 0, &o);
+            assert_same(&whole, &l, e->d_name);
+            free(l.items);
+        }
+        ql_scan_options small = opts(200);
+        found_list l = scan_chunks(data, n, NULL, 0, 3, &small);
+        assert_same(&whole, &l, e->d_name);
+        free(l.items);
+        free(whole.items);
+        free(data);
+        docs++;
+    }
+    closedir(d);
+    ql_scanner_destroy(s);
+    assert_true(docs >= 40);
+}
+
 /* ql_scan_range pieces, cut anywhere, add up to ql_scan. */
 static void test_ranges(void **state)
 {
@@ -729,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_network_and_secrets),
         cmocka_unit_test(test_cut_invariance),
         cmocka_unit_test(test_examples_cut_invariance),
+        cmocka_unit_test(test_heldout_cut_invariance),
         cmocka_unit_test(test_ranges),
         cmocka_unit_test(test_alignment),
         cmocka_unit_test(test_gb18030_offsets),
