@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define PICK(a) ((a)[rnd((uint32_t)COUNT(a))])
@@ -154,6 +155,29 @@ static void put_rand_short_runs(buf *b, const char *alphabet, int n)
     }
 }
 
+/* The body of a key, token or PEM line: random characters with short digit
+ * runs that, read case-insensitively, hold no other type's prefix or label
+ * by chance ("…SMRNnFb2bSueE" would be a medical record number after MRN). */
+static void put_token(buf *b, const char *alphabet, int n)
+{
+    static const char *const avoid[] = {"akia", "asia", "abia", "acca", "ltai", "akid",
+                                        "eyj",  "ghp",  "gho",  "ghu",  "ghs",  "ghr",
+                                        "glpat", "xox", "mrn",  "hkid"};
+    for (;;) {
+        size_t at = b->len;
+        put_rand_short_runs(b, alphabet, n);
+        int bad = 0;
+        for (size_t i = 0; i < COUNT(avoid) && !bad; i++) {
+            size_t k = strlen(avoid[i]);
+            for (size_t j = at; j + k <= b->len && !bad; j++)
+                bad = strncasecmp(b->p + j, avoid[i], k) == 0;
+        }
+        if (!bad)
+            return;
+        b->len = at;
+    }
+}
+
 static const char HEX[] = "0123456789abcdef";
 static const char ALNUM[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -247,25 +271,42 @@ static int luhn_valid(const char *d, int n)
     return luhn_check_digit(d, n - 1) == d[n - 1];
 }
 
-/* A card issuer prefix docs/types.md lists (any length 16-19 is checked
- * against every prefix: stricter than the engine, never looser). */
-static int card_prefix(const char *s)
-{
-    int two = digits_value(s, 2), four = digits_value(s, 4);
-    return s[0] == '4' || (two >= 51 && two <= 55) || two == 62 || two == 34 ||
-           two == 37 || two == 35 || two == 65 || four == 6011 ||
-           (four >= 2221 && four <= 2720);
-}
-
-/* n digits that a card detector would take: 15-19 digits, a card issuer
- * prefix, Luhn.  Planted IDs and noise are kept clear of this so that each
- * planted value is exactly one finding. */
+/* Would a card detector take these n digits?  15-19 digits passing Luhn,
+ * whatever the prefix: looser than docs/types.md's issuer list, so that
+ * noise stays clear of any reading of it. */
 static int card_like(const char *s, int n)
 {
     for (int i = 0; i < n; i++)
         if (s[i] < '0' || s[i] > '9')
             return 0;
-    return n >= 15 && n <= 19 && card_prefix(s) && luhn_valid(s, n);
+    return n >= 15 && n <= 19 && luhn_valid(s, n);
+}
+
+/* 1 if no maximal run of ASCII digits in s[0..n) reads as another type: a
+ * mobile number (11 digits, 1[3-9]), a card (card_like) or a resident ID
+ * (18 digits).  A letter next to a digit run ends it for the engine
+ * ("Y13501027553Y" holds a mobile number), so runs inside planted values
+ * and noise are checked one by one. */
+static int digit_runs_clean(const char *s, int n)
+{
+    for (int i = 0; i < n;) {
+        if (s[i] < '0' || s[i] > '9') {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < n && s[j] >= '0' && s[j] <= '9')
+            j++;
+        int len = j - i;
+        if (len == 11 && s[i] == '1' && s[i + 1] >= '3')
+            return 0;
+        if (card_like(s + i, len))
+            return 0;
+        if (len == 18 && looks_like_resident_id(s + i))
+            return 0;
+        i = j;
+    }
+    return 1;
 }
 
 /* ------------------------------------------------------------- corpus -- */
@@ -362,7 +403,7 @@ static void val_resident_id(buf *b, int old_form)
     if (old_form) {
         do
             snprintf(s, sizeof s, "%s%02d%02d%02d%03d", area, y % 100, m, d, rnd_range(1, 999));
-        while (card_like(s, 15));
+        while (!digit_runs_clean(s, 15));
         puts_(b, s);
         return;
     }
@@ -370,7 +411,7 @@ static void val_resident_id(buf *b, int old_form)
         snprintf(s, sizeof s, "%s%04d%02d%02d%03d", area, y, m, d, rnd_range(1, 999));
         s[17] = mod11_2(s);
         s[18] = '\0';
-    } while (card_like(s, 18) || looks_like_uscc(s));
+    } while (card_like(s, s[17] == 'X' ? 17 : 18) || looks_like_uscc(s));
     if (chance(4))
         put_fullwidth(b, s, 18);
     else
@@ -402,8 +443,17 @@ static void val_mobile(buf *b)
         puts_(b, "+86-");
     else if (r < 23)
         puts_(b, "(+86)");
-    else if (r < 27)
+    else if (r < 27) {
+        /* "0086" + 11 digits is a 15-digit run: keep it off Luhn. */
+        char run[16];
+        memcpy(run, "0086", 4);
+        memcpy(run + 4, n, 12);
+        while (card_like(run, 15)) {
+            run[14] = (char)('0' + (run[14] - '0' + 1) % 10);
+            n[10] = run[14];
+        }
         puts_(b, "0086");
+    }
     if (chance(15)) {
         char sep = pick_char(" -.");
         putf(b, "%.3s%c%.4s%c%.4s", n, sep, n + 3, sep, n + 7);
@@ -558,7 +608,7 @@ static void val_uscc(buf *b)
     /* An all-digit code that another detector would also take is redrawn. */
     do
         make_uscc(s);
-    while (card_like(s, 18) || (strspn(s, "0123456789") == 18 && looks_like_resident_id(s)));
+    while (!digit_runs_clean(s, 18));
     puts_(b, s);
 }
 
@@ -694,7 +744,7 @@ static void val_plate(buf *b)
 static const char *const surnames[] = {
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
     "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
-    "萧", "田", "董", "潘", "袁", "蔡", "蒋", "余", "杜", "叶", "程", "魏", "苏", "吕", "丁", "任",
+    "肖", "田", "董", "潘", "袁", "蔡", "蒋", "余", "杜", "叶", "程", "魏", "苏", "吕", "丁", "任",
     "卢", "姚", "沈", "钟", "姜", "崔", "谭", "陆", "范", "汪", "廖", "石", "金", "贾", "夏", "方",
     "欧阳", "司马", "诸葛", "上官",
 };
@@ -833,7 +883,7 @@ static void val_url_cred(buf *b)
     puts_(b, "://");
     puts_(b, PICK(userv));
     putch(b, ':');
-    put_rand(b, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", rnd_range(7, 14));
+    put_token(b, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", rnd_range(7, 14));
     /* Ending the password with a symbol keeps "password@host" from also
      * reading as an e-mail address, so each URL is one planted entity. */
     putch(b, pick_char("!*$"));
@@ -847,12 +897,12 @@ static void val_url_cred(buf *b)
 static void val_aws_key_id(buf *b)
 {
     puts_(b, chance(80) ? "AKIA" : "ASIA");
-    put_rand(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16);
+    put_token(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16);
 }
 
 static void val_aws_secret(buf *b)
 {
-    put_rand_short_runs(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
+    put_token(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
                         40);
 }
 
@@ -860,20 +910,20 @@ static void val_github(buf *b)
 {
     if (chance(15)) {
         puts_(b, "github_pat_");
-        put_rand_short_runs(b, ALNUM, 22);
+        put_token(b, ALNUM, 22);
         putch(b, '_');
-        put_rand_short_runs(b, ALNUM, 59);
+        put_token(b, ALNUM, 59);
         return;
     }
     static const char *const pre[] = {"ghp_", "ghp_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"};
     puts_(b, PICK(pre));
-    put_rand_short_runs(b, ALNUM, 36);
+    put_token(b, ALNUM, 36);
 }
 
 static void val_gitlab(buf *b)
 {
     puts_(b, "glpat-");
-    put_rand_short_runs(b, ALNUM, 19);
+    put_token(b, ALNUM, 19);
     put_rand(b, ALNUM, 1); /* never end on '-' or '_' */
 }
 
@@ -886,7 +936,7 @@ static void val_slack(buf *b)
         putf(b, "-%d", rnd_range(2, 9));
         put_digits(b, 12);
         putch(b, '-');
-        put_rand_short_runs(b, ALNUM, 24);
+        put_token(b, ALNUM, 24);
     } else {
         puts_(b, chance(50) ? "xoxp" : "xoxa");
         putf(b, "-%d", rnd_range(2, 9));
@@ -896,37 +946,20 @@ static void val_slack(buf *b)
         putf(b, "-%d", rnd_range(2, 9));
         put_digits(b, 12);
         putch(b, '-');
-        put_rand_short_runs(b, HEX, 32);
+        put_token(b, HEX, 32);
     }
 }
 
 static void val_alibaba(buf *b)
 {
     puts_(b, "LTAI");
-    put_rand_short_runs(b, ALNUM, chance(60) ? 20 : rnd_range(12, 19));
+    put_token(b, ALNUM, chance(60) ? 20 : rnd_range(12, 19));
 }
 
 static void val_tencent(buf *b)
 {
     puts_(b, "AKID");
-    put_rand_short_runs(b, ALNUM, 32);
-}
-
-/* A base64 body line that holds no key-like prefix by chance. */
-static void put_b64_line(buf *b, const char *alphabet, int n)
-{
-    static const char *const avoid[] = {"AKIA", "ASIA", "ABIA", "ACCA", "LTAI", "AKID", "eyJ",
-                                        "ghp", "glpat", "xox"};
-    for (;;) {
-        size_t at = b->len;
-        put_rand_short_runs(b, alphabet, n);
-        int bad = 0;
-        for (size_t i = 0; i < COUNT(avoid) && !bad; i++)
-            bad = memmem(b->p + at, (size_t)n, avoid[i], strlen(avoid[i])) != NULL;
-        if (!bad)
-            return;
-        b->len = at;
-    }
+    put_token(b, ALNUM, 32);
 }
 
 static void val_private_key(buf *b)
@@ -937,10 +970,10 @@ static void val_private_key(buf *b)
     int lines = rnd_range(5, 26);
     putf(b, "-----BEGIN %s-----\n", k);
     for (int i = 0; i < lines; i++) {
-        put_b64_line(b, B64, 64);
+        put_token(b, B64, 64);
         putch(b, '\n');
     }
-    put_b64_line(b, B64, rnd_range(8, 60));
+    put_token(b, B64, rnd_range(8, 60));
     puts_(b, "==\n");
     putf(b, "-----END %s-----", k);
 }
@@ -986,12 +1019,12 @@ static void val_jwt(buf *b)
     putch(b, '.');
     put_base64url(b, payload, (size_t)n);
     putch(b, '.');
-    put_rand_short_runs(b, B64URL, h == 1 ? 342 : (h == 2 ? 86 : 43));
+    put_token(b, B64URL, h == 1 ? 342 : (h == 2 ? 86 : 43));
 }
 
 static void val_password(buf *b)
 {
-    put_rand(b, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", rnd_range(6, 12));
+    put_token(b, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", rnd_range(6, 12));
     putch(b, pick_char("!#%^&*_-"));
     put_digits(b, rnd_range(1, 3));
 }
@@ -1014,7 +1047,7 @@ typedef struct ctx_forms {
 static const char *const zh_id[] = {"身份证号：", "身份证号码为", "公民身份号码", "居民身份证 ", "证件号码（身份证）："};
 static const char *const kv_id[] = {"id_card=", "idCardNo=", "身份证号=", "cert_no="};
 static const char *const zh_id15[] = {"身份证号：", "旧版身份证", "身份证号码 "};
-static const char *const kv_id15[] = {"身份证=", "ID: ", "old_ID="};
+static const char *const kv_id15[] = {"身份证=", "ID: ", "ID="};
 static const char *const zh_mobile[] = {"手机：", "手机号码", "联系电话：", "请拨打", "电话 "};
 static const char *const kv_mobile[] = {"mobile=", "phone=", "tel=", "手机号="};
 static const char *const zh_land[] = {"座机：", "办公电话", "固定电话：", "传真 ", "总机"};
@@ -1471,17 +1504,17 @@ static civil clock_now(void)
     return c;
 }
 
-/* A version-4 UUID.  The second group starts with a letter: with three
- * all-digit groups in a row a UUID would hold a landline-like
- * "0159-4279-8685" or a card-like run by chance. */
+/* A version-4 UUID.  The third group is "4", a letter, two more: with
+ * all-digit groups in a row a UUID would hold a mobile number
+ * ("b154-4195-8479"), a landline ("d029-4784-8365") or a card by chance. */
 static void put_uuid(buf *b)
 {
     put_rand_short_runs(b, HEX, 8);
     putch(b, '-');
-    putch(b, pick_char("abcdef"));
-    put_rand_short_runs(b, HEX, 3);
+    put_rand_short_runs(b, HEX, 4);
     puts_(b, "-4");
-    put_rand_short_runs(b, HEX, 3);
+    putch(b, pick_char("abcdef"));
+    put_rand_short_runs(b, HEX, 2);
     putch(b, '-');
     putch(b, pick_char("89ab"));
     put_rand_short_runs(b, HEX, 3);
@@ -1618,7 +1651,8 @@ static void log_line(buf *b)
 /* --------------------------------------------------------- digit noise -- */
 
 /* An 18-22 digit order number that passes no check by accident: an 18-digit
- * one is not a valid resident ID, and a 16-19 digit one is not a card. */
+ * one is neither a resident ID nor a credit code, an 18-19 digit one does
+ * not pass Luhn. */
 static void put_order_no(buf *b)
 {
     char s[23];
@@ -1635,8 +1669,7 @@ static void put_order_no(buf *b)
     }
     s[n] = '\0';
     for (;;) {
-        int bad = (n == 18 && (looks_like_resident_id(s) || looks_like_uscc(s))) ||
-                  card_like(s, n);
+        int bad = !digit_runs_clean(s, n) || (n == 18 && looks_like_uscc(s));
         if (!bad)
             break;
         s[n - 1] = (char)('0' + (s[n - 1] - '0' + 1) % 10);

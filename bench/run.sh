@@ -118,6 +118,12 @@ mbps() {
     awk -v n="$bytes" -v s="$1" 'BEGIN { if (s > 0) printf "%.1f", n / 1e6 / s; else print "inf" }'
 }
 
+# A one-rule file and an empty input time the command's start-up (rule
+# compilation, Hyperscan's compiler) on its own.
+empty_rules=$(mktemp); empty_file=$(mktemp)
+trap 'rm -f "$empty_rules" "$empty_file"' EXIT
+printf 'rules:\n  - id: b.x\n    type: x\n    keywords: [qinglangbench]\n' >"$empty_rules"
+
 # Read the file once so the first timed run does not pay for the disk.
 cat "$corpus" >/dev/null
 
@@ -128,6 +134,10 @@ best_of rg --no-config -j1 -c -f "$patterns" "$corpus";      t_rg=$BEST
 best_of rg --no-config -j1 --count-matches -f "$patterns" "$corpus"; t_rgm=$BEST
 best_of "$ql" scan -j 1 --format jsonl "$corpus";            t_ql1=$BEST
 best_of "$ql" scan -j "$cores" --format jsonl "$corpus";     t_qln=$BEST
+best_of "$ql" scan --no-builtin --rules "$empty_rules" "$empty_file"; t_start=$BEST
+# The engine alone: rules compiled once, the corpus in memory, one thread.
+engine=$("$build/scanbench" "$corpus" "$runs") || { echo "bench: scanbench failed" >&2; exit 2; }
+t_eng=$(echo "$engine" | awk '{ print $1 }')
 
 # One more run, untimed, for the findings per type.
 "$ql" scan -j "$cores" --format jsonl "$corpus" >"$found" 2>"$errf"
@@ -159,13 +169,16 @@ npat=$(grep -c . "$patterns")
     printf '  %-52s %9s %9s\n' "rg -j1 --count-matches -f rg-patterns.txt" "$t_rgm" "$(mbps "$t_rgm")"
     printf '  %-52s %9s %9s\n' "qinglang scan -j 1 --format jsonl" "$t_ql1" "$(mbps "$t_ql1")"
     printf '  %-52s %9s %9s\n' "qinglang scan -j $cores --format jsonl" "$t_qln" "$(mbps "$t_qln")"
+    printf '  %-52s %9s %9s\n' "engine alone, 1 thread (bench/scanbench.c)" "$t_eng" "$(mbps "$t_eng")"
+    printf '  %-52s %9s\n' "qinglang start-up with a one-rule file, empty input" "$t_start"
     echo
-    awk -v c="$cores" -v q="$t_ql1" -v r="$t_rg" -v rm="$t_rgm" -v m="$t_memchr" -v qn="$t_qln" 'BEGIN {
+    awk -v c="$cores" -v q="$t_ql1" -v r="$t_rg" -v rm="$t_rgm" -v m="$t_memchr" -v qn="$t_qln" -v e="$t_eng" 'BEGIN {
         printf "  throughput ratios\n"
         printf "    %-42s %8.2fx\n", "qinglang -j 1 / rg -j1 -c", r / q
         printf "    %-42s %8.2fx\n", "qinglang -j 1 / rg -j1 --count-matches", rm / q
         printf "    %-42s %8.3fx\n", "qinglang -j 1 / memchr baseline", m / q
         printf "    %-42s %8.2fx\n", "qinglang -j " c " / qinglang -j 1", q / qn
+        printf "    %-42s %8.2fx\n", "engine alone / rg -j1 -c", r / e
     }'
     printf '  (rg -c counted %s matching lines)\n' "$rg_lines"
     echo

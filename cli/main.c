@@ -537,14 +537,19 @@ static int parse_date(const char *s, int32_t *out)
 {
     int y, m, d;
     char tail;
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31 ||
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 ||
         y < 1900 || y > 9999)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > days[m - 1] + (m == 2 && leap))
         return -1;
     *out = y * 10000 + m * 100 + d;
     return 0;
 }
 
-static int cmd_scan(int argc, char **argv)
+static int scan_main(int argc, char **argv, const char **paths, const char **globs,
+                     const char **rule_files)
 {
     cli_options opt;
     memset(&opt, 0, sizeof opt);
@@ -553,9 +558,6 @@ static int cmd_scan(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.threads = ncpu > 0 ? (int)ncpu : 1;
     const char *color = "auto";
-    const char **paths = xcalloc((size_t)argc, sizeof *paths);
-    const char **globs = xcalloc((size_t)argc, sizeof *globs);
-    const char **rule_files = xcalloc((size_t)argc, sizeof *rule_files);
     size_t npaths = 0, nglobs = 0;
     rule_args ra = {rule_files, 0, 1};
 
@@ -691,7 +693,10 @@ static int cmd_scan(int argc, char **argv)
     uint64_t total = 0;
     for (size_t i = 0; i < files.count; i++) {
         cli_file *f = &files.items[i];
-        if (!f->error && load_file(f) == 0 && f->size && is_binary(f)) {
+        /* A NUL means binary, except in text the user says is UTF-16. */
+        int utf16 = opt.scan.encoding == QL_ENCODING_UTF16LE ||
+                    opt.scan.encoding == QL_ENCODING_UTF16BE;
+        if (!f->error && load_file(f) == 0 && f->size && !utf16 && is_binary(f)) {
             f->skipped = 1;
             fprintf(stderr, "%s: %s: binary file, skipped\n", progname, f->path);
         }
@@ -857,9 +862,6 @@ static int cmd_scan(int argc, char **argv)
     free(files.items);
     free(jobs);
     free(tids);
-    free(paths);
-    free(globs);
-    free(rule_files);
     pthread_mutex_destroy(&sh.lock);
     pthread_cond_destroy(&sh.file_done);
     ql_rules_destroy(rules);
@@ -870,6 +872,19 @@ static int cmd_scan(int argc, char **argv)
     if (nerrors)
         return EXIT_ERROR;
     return findings_total ? EXIT_FOUND : EXIT_CLEAN;
+}
+
+/* The argument arrays live here so that every early return frees them. */
+static int cmd_scan(int argc, char **argv)
+{
+    const char **paths = xcalloc((size_t)argc + 1, sizeof *paths);
+    const char **globs = xcalloc((size_t)argc + 1, sizeof *globs);
+    const char **rule_files = xcalloc((size_t)argc + 1, sizeof *rule_files);
+    int rc = scan_main(argc, argv, paths, globs, rule_files);
+    free(paths);
+    free(globs);
+    free(rule_files);
+    return rc;
 }
 
 /* --------------------------------------------------------------- rules */

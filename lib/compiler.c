@@ -618,8 +618,62 @@ ql_status ql_compiler_add_rules(ql_compiler *c, const char *name,
         return QL_ELIMIT;
     }
     if (!ql__utf8_valid(text, length, 0)) {
-        diag(c, name, 0, 0, "rule file is not valid UTF-8%s", "");
+        unsigned line = 1, column = 1;
+        size_t bad = ql__utf8_first_invalid(text, length);
+        for (size_t i = 0; i < bad; i++) {
+            if (text[i] == '\n') {
+                line++;
+                column = 1;
+            } else if ((text[i] & 0xC0) != 0x80) {
+                column++;
+            }
+        }
+        diag(c, name, line, column, "rule file is not valid UTF-8 (byte 0x%s)", NULL);
+        char hex[8];
+        snprintf(hex, sizeof hex, "%02X", bad < length ? text[bad] : 0);
+        ql_diagnostic *d = &QL__VEC_AT(&c->diags, ql_diagnostic, c->diags.count - 1);
+        char msg[96];
+        snprintf(msg, sizeof msg, "rule file is not valid UTF-8 (byte 0x%s)", hex);
+        ql__free(&c->allocator, (void *)d->message);
+        d->message = ql__strdup(&c->allocator, msg);
         return QL_ERULE;
+    }
+    /* libyaml takes time quadratic in the nesting of flow collections
+     * ([[[[...); no rule file needs more than a few levels. */
+    {
+        unsigned depth = 0, line = 1, column = 1;
+        char quote = 0;
+        int comment = 0;
+        for (size_t i = 0; i < length; i++) {
+            uint8_t ch = text[i];
+            if (ch == '\n') {
+                line++;
+                column = 1;
+                comment = 0;
+                continue;
+            }
+            if ((ch & 0xC0) != 0x80)
+                column++;
+            if (comment)
+                continue;
+            if (quote) {
+                if (ch == (uint8_t)quote)
+                    quote = 0;
+                continue;
+            }
+            if (ch == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t'))
+                comment = 1;
+            else if (ch == '\'' || ch == '"')
+                quote = (char)ch;
+            else if (ch == '[' || ch == '{')
+                depth++;
+            else if ((ch == ']' || ch == '}') && depth)
+                depth--;
+            if (depth > 32) {
+                diag(c, name, line, column - 1, "YAML: collections nested deeper than 32 levels%s", "");
+                return QL_ERULE;
+            }
+        }
     }
     size_t rules_before = c->rules.count, exprs_before = c->exprs.count;
     parse_ctx p;
@@ -759,6 +813,8 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
 
     uint32_t max_span = 64;
     size_t nhs = 0;
+    /* Set now so that a failure below frees the PCRE2 codes made so far. */
+    r->expr_count = n;
     for (size_t i = 0; i < n; i++) {
         pending_expr *pe = &QL__VEC_AT(&c->exprs, pending_expr, i);
         const ql__rule *rule = &QL__VEC_AT(&c->rules, ql__rule, pe->rule);
@@ -868,7 +924,8 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
 
     /* Rules move from the compiler to the rule set: the compiler keeps
      * nothing it would free twice. */
-    memcpy(r->rules, c->rules.items, c->rules.count * sizeof(ql__rule));
+    if (c->rules.count)
+        memcpy(r->rules, c->rules.items, c->rules.count * sizeof(ql__rule));
     r->rule_count = c->rules.count;
     for (size_t i = 0; i < n; i++) {
         ql__rule *ru = &r->rules[r->exprs[i].rule];

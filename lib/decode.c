@@ -92,6 +92,18 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
     return len;
 }
 
+size_t ql__utf8_first_invalid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t l = utf8_seq(p + i, n - i);
+        if (l == 0 || l == (size_t)-1)
+            return i;
+        i += l;
+    }
+    return n;
+}
+
 int ql__utf8_valid(const uint8_t *p, size_t n, int allow_truncated)
 {
     size_t i = 0;

@@ -262,6 +262,8 @@ ql_encoding ql__detect_encoding(const uint8_t *data, size_t length, size_t *bom_
 /* 1 if data is valid UTF-8 (a sequence cut at the very end is accepted
  * when `allow_truncated`). */
 int ql__utf8_valid(const uint8_t *data, size_t length, int allow_truncated);
+/* Offset of the first byte that does not start a valid UTF-8 sequence. */
+size_t ql__utf8_first_invalid(const uint8_t *data, size_t length);
 ql_status ql__gb18030_tables(ql_rules *rules);
 
 /* Validators that locate their value themselves from the trigger. */

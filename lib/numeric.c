@@ -222,7 +222,7 @@ ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
              * times, amounts): they end nothing, only the state moves. */
             size_t len = at - run_start;
             size_t gap = run_start - rs.prev_end;
-            if (len < 4 && !(gap == 1 && is_sep(d[run_start - 1])) &&
+            if (len < 4 && !(run_start > 0 && gap == 1 && is_sep(d[run_start - 1])) &&
                 !(rs.prev_len >= 4 && rs.prev_len <= 8 && gap <= 7)) {
                 rs.token = len;
                 rs.token_start = run_start;
