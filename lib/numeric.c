@@ -70,25 +70,33 @@ static ql_status push_validator(const ql__numeric_index *ix, const ql_allocator 
 
 static int is_upper(int c) { return c >= 'A' && c <= 'Z'; }
 
-static ql_status hexcolon_scan(const ql__numeric_index *ix, const ql_allocator *a,
-                               const uint8_t *d, size_t n, ql__vec *triggers);
+static ql_status hexcolon_at(const ql__numeric_index *ix, const ql_allocator *a,
+                             const uint8_t *d, size_t n, size_t i, size_t *done,
+                             ql__vec *triggers);
 
-/* 64-bit mask of the ASCII digits in d[0..64). */
-static uint64_t digit_mask64(const uint8_t *d)
+/* 64-bit masks of the ASCII digits and of the colons in d[0..64): one
+ * pass serves both prefilters. */
+static uint64_t digit_mask64(const uint8_t *d, uint64_t *colons)
 {
 #ifdef __SSE2__
     const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
-    uint64_t m = 0;
+    const __m128i colon = _mm_set1_epi8(':');
+    uint64_t m = 0, c = 0;
     for (int k = 0; k < 4; k++) {
         __m128i x = _mm_loadu_si128((const __m128i *)(d + 16 * k));
         __m128i y = _mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi));
         m |= (uint64_t)(uint16_t)_mm_movemask_epi8(y) << (16 * k);
+        c |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, colon)) << (16 * k);
     }
+    *colons = c;
     return m;
 #else
-    uint64_t m = 0;
-    for (int k = 0; k < 64; k++)
+    uint64_t m = 0, c = 0;
+    for (int k = 0; k < 64; k++) {
         m |= (uint64_t)is_digit(d[k]) << k;
+        c |= (uint64_t)(d[k] == ':') << k;
+    }
+    *colons = c;
     return m;
 #endif
 }
@@ -107,6 +115,26 @@ static int extension_gap(const uint8_t *d, size_t from, size_t to)
         return 1;
     return (n == 3 || n == 4) && (d[from] | 0x20) == 'e' && (d[from + 1] | 0x20) == 'x' &&
            (d[from + 2] | 0x20) == 't' && (n == 3 || d[from + 3] == '.');
+}
+
+/* Can a card number start here?  The issuer prefixes of docs/types.md,
+ * read through group separators: 2221-2720, 34/35/37, 4, 51-55, 62,
+ * 6011, 644-649, 65, 9558/9559.  Dates and order numbers (2024...) fail. */
+static int card_lead(const uint8_t *d, size_t n)
+{
+    int v[4], k = 0;
+    for (size_t i = 0; i < n && k < 4; i++) {
+        if (is_digit(d[i]))
+            v[k++] = d[i] - '0';
+        else if (!is_sep(d[i]))
+            break;
+    }
+    if (k < 4)
+        return 0;
+    int two = v[0] * 10 + v[1], four = two * 100 + v[2] * 10 + v[3];
+    return (four >= 2221 && four <= 2720) || two == 34 || two == 35 || two == 37 ||
+           v[0] == 4 || (two >= 51 && two <= 55) || two == 62 || four == 6011 ||
+           (four >= 6440 && four <= 6499) || two == 65 || four == 9558 || four == 9559;
 }
 
 typedef struct run_state {
@@ -130,6 +158,7 @@ static ql_status digit_run(const ql__numeric_index *ix, const ql_allocator *a,
     int before = start ? d[start - 1] : -1;
     int joined = start >= 2 && gap == 1 && is_sep(before);
     size_t before_len = rs->prev_len;
+    size_t before_token = rs->token, before_token_start = rs->token_start;
     rs->token = joined ? rs->token + len : len;
     if (!joined)
         rs->token_start = start;
@@ -144,15 +173,17 @@ static ql_status digit_run(const ql__numeric_index *ix, const ql_allocator *a,
     if (len == 11 || len == 13 || len == 15 || (len == 4 && joined && token >= 11))
         TRY(push_validator(ix, a, triggers, QL__V_CN_MOBILE, end));
     if (((len >= 15 && len <= 19) || (joined && token >= 15 && (len <= 5 || len == 13 || len == 12))) &&
-        (lead == '2' || lead == '3' || lead == '4' || lead == '5' || lead == '6' || lead == '9'))
+        card_lead(d + token_start, n - token_start))
         TRY(push_validator(ix, a, triggers, QL__V_BANK_CARD, end));
     if ((len >= 10 && len <= 12 && d[start] == '0') ||
         ((len == 7 || len == 8) &&
          ((joined && (before_len == 3 || before_len == 4) && lead == '0' && token == len + before_len) ||
           before == ')' || (before == ' ' && start >= 2 && d[start - 2] == ')'))) ||
         (len == 4 && joined && token >= 10 && lead == '0') ||
-        (len <= 6 && gap <= 7 && before_len >= 4 && before_len <= 8 &&
-         extension_gap(d, start - gap, start)))
+        (len <= 6 && gap <= 7 && extension_gap(d, start - gap, start) &&
+         (before_len == 7 || before_len == 8 ||
+          (before_len == 4 && (before_token == 7 || before_token == 8 ||
+                               (before_token >= 10 && d[before_token_start] == '0'))))))
         TRY(push_validator(ix, a, triggers, QL__V_CN_LANDLINE, end));
     if (rs->dots == 4)
         TRY(push_validator(ix, a, triggers, QL__V_IPV4, end));
@@ -187,8 +218,7 @@ ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
 {
     const ql__numeric_index *ix = &rules->numeric;
     ql_status st;
-    if (ix->hexcolon && (st = hexcolon_scan(ix, a, d, n, triggers)) != QL_OK)
-        return st;
+    size_t colon_done = 0;
     run_state rs = {0, 0, (size_t)-1, 0, (size_t)-1, 0};
     /* 64 bytes at a time: a digit mask, then run starts and ends by bit
      * arithmetic, so long stretches without digits (most Chinese prose)
@@ -196,13 +226,20 @@ ql_status ql__numeric_scan(const ql_rules *rules, const ql_allocator *a,
     uint64_t carry = 0;        /* was the previous block's last byte a digit? */
     size_t run_start = 0;
     for (size_t block = 0; block < n; block += 64) {
-        uint64_t m;
+        uint64_t m, colons;
         if (block + 64 <= n) {
-            m = digit_mask64(d + block);
+            m = digit_mask64(d + block, &colons);
         } else {
             uint8_t tail[64] = {0};
             memcpy(tail, d + block, n - block);
-            m = digit_mask64(tail);
+            m = digit_mask64(tail, &colons);
+        }
+        if (ix->hexcolon) {
+            for (uint64_t c = colons; c; c &= c - 1) {
+                size_t at = block + (size_t)__builtin_ctzll(c);
+                if ((st = hexcolon_at(ix, a, d, n, at, &colon_done, triggers)) != QL_OK)
+                    return st;
+            }
         }
         uint64_t starts = m & ~((m << 1) | carry);
         uint64_t ends = ~m & ((m << 1) | carry);     /* first non-digit after a run */
@@ -252,57 +289,38 @@ static int v6_char(int c)
     return is_hex(c) || c == ':' || c == '.';
 }
 
-static size_t next_colon(const uint8_t *d, size_t n, size_t i)
-{
-#ifdef __SSE2__
-    const __m128i colon = _mm_set1_epi8(':');
-    while (i + 16 <= n) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(d + i));
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, colon));
-        if (mask)
-            return i + (size_t)__builtin_ctz(mask);
-        i += 16;
-    }
-#endif
-    const uint8_t *p = i < n ? memchr(d + i, ':', n - i) : NULL;
-    return p ? (size_t)(p - d) : n;
-}
 
 /* IPv6 addresses: every maximal run of hex digits, colons and dots that
  * holds two colons is a candidate ending where the run ends (a trailing
  * dot, as at the end of a sentence, is not part of it). */
-static ql_status hexcolon_scan(const ql__numeric_index *ix, const ql_allocator *a,
-                               const uint8_t *d, size_t n, ql__vec *triggers)
+/* The colon at d[i]: an IPv6 candidate if the run of hex digits, colons
+ * and dots around it holds "::", seven colons, or six and a dotted tail.
+ * *done is where that run ends (later colons inside it are skipped). */
+static ql_status hexcolon_at(const ql__numeric_index *ix, const ql_allocator *a,
+                             const uint8_t *d, size_t n, size_t i, size_t *done,
+                             ql__vec *triggers)
 {
-    size_t done = 0;
-    for (size_t i = next_colon(d, n, 0); i < n; i = next_colon(d, n, i + 1)) {
-        if (i < done)
-            continue;
-        size_t p = i, q = i + 1;
-        while (p > 0 && i - p < 48 && v6_char(d[p - 1]))
-            p--;
-        while (q < n && q - i < 48 && v6_char(d[q]))
-            q++;
-        done = q;
-        size_t colons = 0, dots = 0;
-        int double_colon = 0;
-        for (size_t k = p; k < q; k++) {
-            colons += d[k] == ':';
-            dots += d[k] == '.';
-            double_colon |= d[k] == ':' && k + 1 < q && d[k + 1] == ':';
-        }
-        while (q > i + 1 && d[q - 1] == '.')
-            q--;
-        /* RFC 4291 text: eight groups (seven colons), or "::", or six
-         * groups and a dotted IPv4 tail.  Clock times (10:30:45.123) are
-         * none of these. */
-        if (!double_colon && colons < 7 && !(colons == 6 && dots))
-            continue;
-        ql_status st = push_validator(ix, a, triggers, QL__V_IPV6, q);
-        if (st != QL_OK)
-            return st;
+    if (i < *done)
+        return QL_OK;
+    size_t p = i, q = i + 1;
+    while (p > 0 && i - p < 48 && v6_char(d[p - 1]))
+        p--;
+    while (q < n && q - i < 48 && v6_char(d[q]))
+        q++;
+    *done = q;
+    size_t colons = 0, dots = 0;
+    int double_colon = 0;
+    for (size_t k = p; k < q; k++) {
+        colons += d[k] == ':';
+        dots += d[k] == '.';
+        double_colon |= d[k] == ':' && k + 1 < q && d[k + 1] == ':';
     }
-    return QL_OK;
+    while (q > i + 1 && d[q - 1] == '.')
+        q--;
+    /* Clock times (10:30:45.123) are none of these. */
+    if (!double_colon && colons < 7 && !(colons == 6 && dots))
+        return QL_OK;
+    return push_validator(ix, a, triggers, QL__V_IPV6, q);
 }
 
 ql_status ql__numeric_index_build(ql_rules *r)
