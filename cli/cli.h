@@ -54,6 +54,29 @@ typedef struct cli_options {
     size_t emitted;
 } cli_options;
 
+typedef struct rule_args {
+    const char **files;
+    size_t count;
+    int builtin;
+} rule_args;
+
+typedef struct file_list {
+    cli_file *items;
+    size_t count, alloc;
+} file_list;
+
+extern const char *progname;
+void      die_oom(void);
+void     *xcalloc(size_t n, size_t size);
+char     *xstrdup(const char *s);
+int       read_file(const char *path, uint8_t **data, size_t *length);
+ql_rules *build_rules(const rule_args *ra);
+cli_file *add_file(file_list *l, const char *path, const char *open_path);
+int       excluded(const char *path, const char *const *globs, size_t n);
+void      walk(file_list *l, const char *dir, const char *const *globs, size_t nglobs, int depth);
+int       parse_date(const char *s, int32_t *out);
+int       cmd_redact(int argc, char **argv);
+
 void json_string(FILE *out, const char *s, size_t n);
 void output_begin(cli_options *o);
 void output_file(cli_options *o, const char *path, const cli_finding *f, size_t n);

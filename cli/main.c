@@ -31,15 +31,15 @@
 #define RANGE_MIN     (32u << 20)   /* files above this are split across threads */
 #define MAX_STDIN     ((uint64_t)64 << 30)
 
-static const char *progname = "qinglang";
+const char *progname = "qinglang";
 
-static void die_oom(void)
+void die_oom(void)
 {
     fprintf(stderr, "%s: out of memory\n", progname);
     exit(EXIT_ERROR);
 }
 
-static void *xcalloc(size_t n, size_t size)
+void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
@@ -47,7 +47,7 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-static char *xstrdup(const char *s)
+char *xstrdup(const char *s)
 {
     char *p = strdup(s);
     if (!p)
@@ -66,6 +66,7 @@ static char *xstrndup(const char *s, size_t n)
 static void usage(FILE *out)
 {
     fputs("usage: qinglang scan [OPTIONS] [PATH|-]...\n"
+          "       qinglang redact [OPTIONS] [PATH|-]... (see qinglang redact --help)\n"
           "       qinglang rules check FILE...\n"
           "       qinglang rules list [--rules FILE]... [--no-builtin] [--format text|json]\n"
           "       qinglang version\n"
@@ -88,13 +89,8 @@ static void usage(FILE *out)
 
 /* ------------------------------------------------------------ rule set */
 
-typedef struct rule_args {
-    const char **files;
-    size_t count;
-    int builtin;
-} rule_args;
 
-static int read_file(const char *path, uint8_t **data, size_t *length)
+int read_file(const char *path, uint8_t **data, size_t *length)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -163,7 +159,7 @@ static int add_rule_files(ql_compiler *c, const rule_args *ra)
     return failed || ql_compiler_diagnostic_count(c) ? -1 : 0;
 }
 
-static ql_rules *build_rules(const rule_args *ra)
+ql_rules *build_rules(const rule_args *ra)
 {
     ql_compiler *c;
     ql_rules *rules = NULL;
@@ -196,12 +192,8 @@ out:
 
 /* ------------------------------------------------------------- inputs */
 
-typedef struct file_list {
-    cli_file *items;
-    size_t count, alloc;
-} file_list;
 
-static cli_file *add_file(file_list *l, const char *path, const char *open_path)
+cli_file *add_file(file_list *l, const char *path, const char *open_path)
 {
     if (l->count == l->alloc) {
         l->alloc = l->alloc ? l->alloc * 2 : 64;
@@ -217,7 +209,7 @@ static cli_file *add_file(file_list *l, const char *path, const char *open_path)
     return f;
 }
 
-static int excluded(const char *path, const char *const *globs, size_t n)
+int excluded(const char *path, const char *const *globs, size_t n)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
@@ -233,7 +225,7 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* Walks a directory in name order (so output is reproducible). */
-static void walk(file_list *l, const char *dir, const char *const *globs, size_t nglobs, int depth)
+void walk(file_list *l, const char *dir, const char *const *globs, size_t nglobs, int depth)
 {
     if (depth > 64) {
         fprintf(stderr, "%s: %s: directory tree too deep, not descending\n", progname, dir);
@@ -533,7 +525,7 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int parse_date(const char *s, int32_t *out)
+int parse_date(const char *s, int32_t *out)
 {
     int y, m, d;
     char tail;
@@ -981,6 +973,8 @@ int main(int argc, char **argv)
         return cmd_scan(argc - 2, argv + 2);
     if (strcmp(argv[1], "rules") == 0)
         return cmd_rules(argc - 2, argv + 2);
+    if (strcmp(argv[1], "redact") == 0)
+        return cmd_redact(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("qinglang %s\n", ql_version());
         return EXIT_CLEAN;

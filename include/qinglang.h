@@ -44,7 +44,10 @@ extern "C" {
     X(EENCODING,    7, "unsupported or undecodable encoding")                \
     X(ESTATE,       8, "call not valid in the object's current state")       \
     X(EABORTED,     9, "stopped by the callback")                            \
-    X(EINTERNAL,   10, "internal error (matcher failure)")
+    X(EINTERNAL,   10, "internal error (matcher failure)")                    \
+    X(EKEY,        11, "no key, or a key too short, for hash or fpe")         \
+    X(ECRYPTO,     12, "cryptographic library failure")                       \
+    X(EWRITE,      13, "the output callback failed")
 
 typedef enum ql_status {
 #define QL__STATUS_ENUM(name, code, msg) QL_##name = code,
@@ -256,6 +259,73 @@ ql_status ql_stream_open(ql_scanner *scanner, const ql_scan_options *options,
 ql_status ql_stream_write(ql_stream *stream, const uint8_t *data, size_t length);
 ql_status ql_stream_finish(ql_stream *stream);
 void      ql_stream_close(ql_stream *stream);
+
+/* ------------------------------------------------------------ redaction */
+
+/* What happens to a finding's bytes (docs/redact.md). */
+typedef enum ql_operator {
+    QL_OP_KEEP = 0,   /* leave the value as it is */
+    QL_OP_MASK,       /* display mask: 110101********123X, 138****8000 */
+    QL_OP_TAG,        /* a label: [身份证号] or <cn_resident_id>, optionally numbered */
+    QL_OP_HASH,       /* keyed HMAC pseudonym: <cn_mobile_phone:3f2a9c1b7e4d5a60> */
+    QL_OP_FPE,        /* NIST SP 800-38G FF1, same format, reversible with the key */
+    QL_OP_DROP        /* remove the value */
+} ql_operator;
+
+/* "keep", "mask", "tag", "hash", "fpe", "drop"; -1 for an unknown name. */
+int ql_operator_from_name(const char *name);
+const char *ql_operator_name(ql_operator op);
+
+/* A redaction policy: an operator per type and per category, a default,
+ * and the operators' options.  Immutable once made; share freely. */
+typedef struct ql_policy ql_policy;
+
+/* A policy that masks every type. */
+ql_status ql_policy_create(ql_policy **out);
+/* Parses a policy file (YAML, docs/redact.md).  On QL_ERULE, `error`
+ * (may be NULL) receives "NAME:LINE:COLUMN: message". */
+ql_status ql_policy_parse(const char *name, const uint8_t *text, size_t length,
+                          ql_policy **out, char *error, size_t error_size);
+/* Sets the operator for a type ("cn_mobile_phone"), a category
+ * ("pii.contact") or a category prefix ending in ".*" ("secret.*");
+ * "*" sets the default.  Before sharing the policy only. */
+ql_status ql_policy_set(ql_policy *policy, const char *selector, ql_operator op);
+void      ql_policy_destroy(ql_policy *policy);
+/* Does any operator of the policy need a key (hash, fpe)? */
+int       ql_policy_needs_key(const ql_policy *policy);
+
+/* A redactor applies a policy with a key; per thread (it numbers tags and
+ * holds cipher contexts).  The key is the caller's secret (at least 16
+ * bytes); hash and FPE keys are derived from it with HMAC-SHA-256 (or
+ * HMAC-SM3 and SM4 when the policy asks for the national algorithms). */
+typedef struct ql_redactor ql_redactor;
+ql_status ql_redactor_create(const ql_policy *policy, const uint8_t *key, size_t key_length,
+                             ql_redactor **out);
+void      ql_redactor_destroy(ql_redactor *redactor);
+
+/* The replacement for one finding, as UTF-8, into out (NUL-terminated,
+ * at most `size`).  *applied says which operator ran (FPE falls back to
+ * HASH for types it cannot encrypt, e.g. names).  QL_ELIMIT if out is too
+ * small. */
+ql_status ql_redactor_replace(ql_redactor *redactor, const ql_finding *finding,
+                              char *out, size_t size, size_t *length, ql_operator *applied);
+
+/* Redaction of a byte stream: input in chunks (any encoding ql_scan
+ * reads), output through `write` in the same encoding, everything that is
+ * not a finding byte for byte.  Memory stays bounded (about twice a
+ * stream's window).  `on_finding` (may be NULL) sees each finding that is
+ * replaced.  With `decrypt`, FPE values written by the same policy and key
+ * are restored instead (and nothing else changes). */
+typedef int (*ql_write_cb)(const uint8_t *data, size_t length, void *user);
+typedef struct ql_redact_stream ql_redact_stream;
+ql_status ql_redact_open(ql_scanner *scanner, ql_redactor *redactor,
+                         const ql_scan_options *options, int decrypt,
+                         ql_write_cb write, void *write_user,
+                         ql_finding_cb on_finding, void *finding_user,
+                         ql_redact_stream **out);
+ql_status ql_redact_write(ql_redact_stream *stream, const uint8_t *data, size_t length);
+ql_status ql_redact_finish(ql_redact_stream *stream);
+void      ql_redact_close(ql_redact_stream *stream);
 
 /* -------------------------------------------------------------- helpers */
 

@@ -569,6 +569,7 @@ ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w)
     base.at_start = w->at_start;
     base.at_end = w->at_end;
     base.today = ctx->today;
+    base.relaxed = ctx->relaxed;
 
     /* Only triggers near the owned stretch can matter to it. */
     uint64_t lo = w->own_from > w->base + rules->margin ? w->own_from - w->base - rules->margin : 0;

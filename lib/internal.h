@@ -212,6 +212,7 @@ typedef struct ql__vctx {
     int            at_start;  /* data[0] is the true start of the input */
     int            at_end;    /* data[length] is the true end */
     ql__ymd        today;
+    int            relaxed;   /* see ql__stream_set_relaxed */
     const ql__rule *rule;
     const ql__expr *expr;
 } ql__vctx;
@@ -318,12 +319,22 @@ typedef struct ql__scan_ctx {
     ql__ymd today;
     double min_confidence;
     size_t window;
+    int    relaxed;
     ql_finding_cb callback;
     void *user;
     int stopped;
 } ql__scan_ctx;
 
 ql_status ql__scan_window(ql__scan_ctx *ctx, const ql__window *w);
+
+/* For the redact stream (redact.c): the encoding a stream settled on; the
+ * source offset before which no finding can start any more; and relaxed
+ * checks, which accept format-preserving-encrypted values (an ID whose
+ * check digit holds but whose birth date is random) so they can be
+ * decrypted. */
+ql_encoding ql__stream_encoding(const ql_stream *stream);
+uint64_t    ql__stream_settled(const ql_stream *stream);
+void        ql__stream_set_relaxed(ql_stream *stream, int relaxed);
 ql__ymd   ql__today_utc(void);
 void      ql__scan_ctx_init(ql__scan_ctx *ctx, ql_scanner *s,
                             const ql_scan_options *o, ql_finding_cb cb, void *user);

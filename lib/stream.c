@@ -31,7 +31,23 @@ struct ql_stream {
     ql_position  cursor;      /* line/column at base */
     int          finished;
     ql_status    failed;
+    uint64_t     settled;     /* source offset: no finding starts before it */
 };
+
+ql_encoding ql__stream_encoding(const ql_stream *s)
+{
+    return s->encoding;
+}
+
+uint64_t ql__stream_settled(const ql_stream *s)
+{
+    return s->settled;
+}
+
+void ql__stream_set_relaxed(ql_stream *s, int relaxed)
+{
+    s->ctx.relaxed = relaxed;
+}
 
 ql_status ql_stream_open(ql_scanner *scanner, const ql_scan_options *options,
                          ql_finding_cb callback, void *user, ql_stream **out)
@@ -115,6 +131,17 @@ static ql_status run_window(ql_stream *s, uint64_t own_to, int at_end)
     if (st != QL_OK)
         return st;
     s->own_from = own_to;
+    /* Every later finding's trigger lies after own_to, so it starts after
+     * own_to - max_span: the bytes before are settled. */
+    uint64_t settled_dec = at_end ? end : (own_to > rules->max_span ? own_to - rules->max_span : 0);
+    if (settled_dec < s->base)
+        settled_dec = s->base;
+    if (s->identity)
+        s->settled = settled_dec;
+    else if (settled_dec - s->base < s->map.count)
+        s->settled = ((const uint64_t *)s->map.items)[settled_dec - s->base];
+    else
+        s->settled = s->decoder.offset - s->decoder.carry_length;
 
     /* Drop what no later window can need. */
     uint64_t keep_from = own_to > rules->margin ? own_to - rules->margin : 0;

@@ -148,6 +148,13 @@ static int v_resident_id(const ql__vctx *x, ql__cand *c, int fifteen)
 {
     const char *s = (const char *)x->data + c->start;
     size_t n = (size_t)(c->end - c->start);
+    if (x->relaxed) {
+        /* Encrypted IDs: the check digit holds, the date need not. */
+        if (fifteen || n != 18)
+            return 0;
+        char ch = ql__mod11_2_check(s);
+        return ch && (s[17] == ch || (ch == 'X' && s[17] == 'x'));
+    }
     ql__resident_id_info info;
     int ok = fifteen ? ql__check_cn_resident_id15(s, n, x->today, &info)
                      : ql__check_cn_resident_id18(s, n, x->today, &info);
