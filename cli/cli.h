@@ -66,7 +66,7 @@ typedef struct file_list {
 } file_list;
 
 extern const char *progname;
-void      die_oom(void);
+_Noreturn void die_oom(void);
 void     *xcalloc(size_t n, size_t size);
 char     *xstrdup(const char *s);
 int       read_file(const char *path, uint8_t **data, size_t *length);

@@ -33,7 +33,7 @@
 
 const char *progname = "qinglang";
 
-void die_oom(void)
+_Noreturn void die_oom(void)
 {
     fprintf(stderr, "%s: out of memory\n", progname);
     exit(EXIT_ERROR);
