@@ -138,6 +138,8 @@ best_of "$ql" scan --no-builtin --rules "$empty_rules" "$empty_file"; t_start=$B
 # The engine alone: rules compiled once, the corpus in memory, one thread.
 engine=$("$build/scanbench" "$corpus" "$runs") || { echo "bench: scanbench failed" >&2; exit 2; }
 t_eng=$(echo "$engine" | awk '{ print $1 }')
+redact=$("$build/scanbench" "$corpus" "$runs" redact) || { echo "bench: scanbench redact failed" >&2; exit 2; }
+t_red=$(echo "$redact" | awk '{ print $1 }')
 
 # One more run, untimed, for the findings per type.
 "$ql" scan -j "$cores" --format jsonl "$corpus" >"$found" 2>"$errf"
@@ -170,15 +172,17 @@ npat=$(grep -c . "$patterns")
     printf '  %-52s %9s %9s\n' "qinglang scan -j 1 --format jsonl" "$t_ql1" "$(mbps "$t_ql1")"
     printf '  %-52s %9s %9s\n' "qinglang scan -j $cores --format jsonl" "$t_qln" "$(mbps "$t_qln")"
     printf '  %-52s %9s %9s\n' "engine alone, 1 thread (bench/scanbench.c)" "$t_eng" "$(mbps "$t_eng")"
+    printf '  %-52s %9s %9s\n' "redact stream (mask all), 1 thread, engine alone" "$t_red" "$(mbps "$t_red")"
     printf '  %-52s %9s\n' "qinglang start-up with a one-rule file, empty input" "$t_start"
     echo
-    awk -v c="$cores" -v q="$t_ql1" -v r="$t_rg" -v rm="$t_rgm" -v m="$t_memchr" -v qn="$t_qln" -v e="$t_eng" 'BEGIN {
+    awk -v c="$cores" -v q="$t_ql1" -v r="$t_rg" -v rm="$t_rgm" -v m="$t_memchr" -v qn="$t_qln" -v e="$t_eng" -v rd="$t_red" 'BEGIN {
         printf "  throughput ratios\n"
         printf "    %-42s %8.2fx\n", "qinglang -j 1 / rg -j1 -c", r / q
         printf "    %-42s %8.2fx\n", "qinglang -j 1 / rg -j1 --count-matches", rm / q
         printf "    %-42s %8.3fx\n", "qinglang -j 1 / memchr baseline", m / q
         printf "    %-42s %8.2fx\n", "qinglang -j " c " / qinglang -j 1", q / qn
         printf "    %-42s %8.2fx\n", "engine alone / rg -j1 -c", r / e
+        printf "    %-42s %8.0f%%\n", "redact / scan (engine alone)", 100 * e / rd
     }'
     printf '  (rg -c counted %s matching lines)\n' "$rg_lines"
     echo

@@ -996,8 +996,10 @@ static ql_status flush(ql_redact_stream *rs, uint64_t settled)
     }
     if (st != QL_OK)
         return st;
-    memmove(rs->pend, rs->pend + used, (rs->pend_count - used) * sizeof *rs->pend);
-    rs->pend_count -= used;
+    if (used) {
+        memmove(rs->pend, rs->pend + used, (rs->pend_count - used) * sizeof *rs->pend);
+        rs->pend_count -= used;
+    }
     if (settled > at) {
         uint64_t limit = rs->pend_count && rs->pend[0].start < settled ? rs->pend[0].start : settled;
         if (limit > at) {
@@ -1010,8 +1012,10 @@ static ql_status flush(ql_redact_stream *rs, uint64_t settled)
     size_t drop = (size_t)(at - base);
     if (drop > rs->source.count)
         drop = rs->source.count;
-    memmove(rs->source.items, src + drop, rs->source.count - drop);
-    rs->source.count -= drop;
+    if (drop) {
+        memmove(rs->source.items, src + drop, rs->source.count - drop);
+        rs->source.count -= drop;
+    }
     rs->emitted = at;
     return QL_OK;
 }
