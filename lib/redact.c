@@ -45,6 +45,7 @@ typedef struct policy_entry {
     char       *selector;     /* type, category, or "prefix.*" */
     ql_operator op;
     int         numbered;     /* tag: <type_1> per distinct value */
+    int         head, tail;   /* mask: characters kept, -1 = the type's default */
 } policy_entry;
 
 struct ql_policy {
@@ -83,12 +84,15 @@ void ql_policy_destroy(ql_policy *p)
     free(p);
 }
 
-static ql_status policy_add(ql_policy *p, const char *selector, ql_operator op, int numbered)
+static ql_status policy_add_mask(ql_policy *p, const char *selector, ql_operator op,
+                                 int numbered, int head, int tail)
 {
     for (size_t i = 0; i < p->count; i++)
         if (strcmp(p->entries[i].selector, selector) == 0) {
             p->entries[i].op = op;
             p->entries[i].numbered = numbered;
+            p->entries[i].head = head;
+            p->entries[i].tail = tail;
             return QL_OK;
         }
     if (p->count == p->alloc) {
@@ -105,8 +109,15 @@ static ql_status policy_add(ql_policy *p, const char *selector, ql_operator op, 
     p->entries[p->count].selector = copy;
     p->entries[p->count].op = op;
     p->entries[p->count].numbered = numbered;
+    p->entries[p->count].head = head;
+    p->entries[p->count].tail = tail;
     p->count++;
     return QL_OK;
+}
+
+static ql_status policy_add(ql_policy *p, const char *selector, ql_operator op, int numbered)
+{
+    return policy_add_mask(p, selector, op, numbered, -1, -1);
 }
 
 ql_status ql_policy_set(ql_policy *p, const char *selector, ql_operator op)
@@ -239,26 +250,37 @@ static void parse_selectors(pparse *pp, yaml_node_t *map)
             return;
         }
         ql_operator op = QL_OP_MASK;
-        int numbered = -1;
+        int numbered = -1, head = -1, tail = -1;
         if (v->type == YAML_MAPPING_NODE) {
             int have_op = 0;
             for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
                 yaml_node_t *kk = yaml_document_get_node(pp->doc, q->key);
                 yaml_node_t *vv = yaml_document_get_node(pp->doc, q->value);
                 const char *ks = pscalar(kk);
-                if (ks && strcmp(ks, "operator") == 0)
+                if (ks && strcmp(ks, "operator") == 0) {
                     have_op = pop(pp, vv, &op);
-                else if (ks && strcmp(ks, "numbered") == 0)
+                } else if (ks && strcmp(ks, "numbered") == 0) {
                     pbool(pp, vv, &numbered);
-                else
-                    pfail(pp, kk, "unknown key '%s' (operator, numbered)", ks);
+                } else if (ks && (strcmp(ks, "head") == 0 || strcmp(ks, "tail") == 0)) {
+                    const char *val = pscalar(vv);
+                    char *end = NULL;
+                    long x = val ? strtol(val, &end, 10) : -1;
+                    if (!val || *end || x < 0 || x > 64)
+                        pfail(pp, vv, "%s: a number of characters from 0 to 64", ks);
+                    else if (ks[0] == 'h')
+                        head = (int)x;
+                    else
+                        tail = (int)x;
+                } else {
+                    pfail(pp, kk, "unknown key '%s' (operator, numbered, head, tail)", ks);
+                }
             }
             if (!have_op && !pp->failed)
                 pfail(pp, v, "no operator for '%s'", sel);
         } else if (!pop(pp, v, &op)) {
             return;
         }
-        if (!pp->failed && policy_add(pp->p, sel, op, numbered) != QL_OK)
+        if (!pp->failed && policy_add_mask(pp->p, sel, op, numbered, head, tail) != QL_OK)
             pfail(pp, k, "out of memory%s", NULL);
     }
 }
@@ -787,7 +809,16 @@ ql_status ql_redactor_replace(ql_redactor *r, const ql_finding *f, char *out, si
         n = f->value_length;
         break;
     case QL_OP_MASK:
-        n = (size_t)snprintf(buf, sizeof buf, "%s", f->masked);
+        if (e && (e->head >= 0 || e->tail >= 0)) {
+            /* The policy's own head and tail, over letters and digits;
+             * separators stay where they are. */
+            n = ql__mask(QL__MASK_CHARS, e->head >= 0 ? e->head : 0, e->tail >= 0 ? e->tail : 0,
+                         f->value, f->value_length, buf, sizeof buf);
+            if (n >= sizeof buf)
+                n = sizeof buf - 1;
+        } else {
+            n = (size_t)snprintf(buf, sizeof buf, "%s", f->masked);
+        }
         break;
     case QL_OP_TAG: {
         const char *label = r->policy->tag_label ? label_for(f->type) : NULL;

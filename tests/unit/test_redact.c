@@ -186,6 +186,14 @@ static void test_policy_errors(void **state)
     assert_string_equal((const char *)o.data, "mail a***@b.com tel [手机号] key  id 11010519491231002X");
     free(o.data);
     ql_policy_destroy(p);
+    /* A configurable mask: keep 3 and 2 of a mobile number. */
+    const char *m = "types:\n  cn_mobile_phone: {operator: mask, head: 3, tail: 2}\n";
+    assert_int_equal(ql_policy_parse("m.yaml", (const uint8_t *)m, strlen(m), &p, err, sizeof err), QL_OK);
+    const char *tel = "tel 138-0013-8000.";
+    o = redact(p, (const uint8_t *)tel, strlen(tel), (size_t)-1, 1 << 20, 0, 0, QL_ENCODING_AUTO);
+    assert_string_equal((const char *)o.data, "tel 138-****-**00.");
+    free(o.data);
+    ql_policy_destroy(p);
     /* hash and fpe need a key. */
     ql_policy *h = policy_with(QL_OP_HASH);
     ql_redactor *r;
