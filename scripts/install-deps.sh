@@ -14,7 +14,7 @@ amd64) MATCHER=libhyperscan-dev; OTHER=libvectorscan-dev ;;
 esac
 
 PACKAGES="build-essential cmake pkg-config
-$MATCHER libpcre2-dev libyaml-dev libcmocka-dev libssl-dev
+$MATCHER libpcre2-dev libyaml-dev libcmocka-dev libssl-dev libsqlite3-dev
 ripgrep python3"
 
 missing=""
