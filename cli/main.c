@@ -286,6 +286,7 @@ typedef struct shared {
     cli_options *opt;
     job *jobs;
     size_t njobs, next_job;
+    int utf16;                 /* --encoding utf-16: NULs are not binary */
     pthread_mutex_t lock;
     pthread_cond_t file_done;
     uint64_t bytes_done;
@@ -464,6 +465,14 @@ static void *worker(void *arg)
         cli_file *f = j.file;
         collect c = {f, &sh->lock, sh->opt->reveal, NULL, 0, 0};
         ql_status st = QL_OK;
+        int lazy = !j.to && !f->data && f->open_path && !f->error;
+        if (lazy) {
+            /* Small files are mapped here and unmapped right after, so a
+             * tree of any number of files never holds more maps than
+             * there are threads. */
+            if (load_file(f) == 0 && f->size && !sh->utf16 && is_binary(f))
+                f->skipped = 1;
+        }
         if (f->error || f->skipped) {
             /* nothing to scan */
         } else if (j.to) {
@@ -472,6 +481,8 @@ static void *worker(void *arg)
         } else if (f->size) {
             st = ql_scan(scanner, f->data, (size_t)f->size, &sh->opt->scan, on_finding, &c);
         }
+        if (lazy && f->data)
+            unload_file(f);
         if (st != QL_OK) {
             pthread_mutex_lock(&sh->lock);
             if (!f->error)
@@ -678,20 +689,24 @@ static int scan_main(int argc, char **argv, const char **paths, const char **glo
         }
     }
 
-    /* Load every file and cut jobs.  Mapping is cheap; pages are read as
-     * the scan touches them. */
+    /* Cut jobs.  Files large enough to split across threads (and standard
+     * input) are loaded here; the others by the worker that scans them. */
     size_t njobs = 0, cap = files.count + 16;
     job *jobs = xcalloc(cap, sizeof *jobs);
     uint64_t total = 0;
+    /* A NUL means binary, except in text the user says is UTF-16. */
+    int utf16 = opt.scan.encoding == QL_ENCODING_UTF16LE ||
+                opt.scan.encoding == QL_ENCODING_UTF16BE;
     for (size_t i = 0; i < files.count; i++) {
         cli_file *f = &files.items[i];
-        /* A NUL means binary, except in text the user says is UTF-16. */
-        int utf16 = opt.scan.encoding == QL_ENCODING_UTF16LE ||
-                    opt.scan.encoding == QL_ENCODING_UTF16BE;
-        if (!f->error && load_file(f) == 0 && f->size && !utf16 && is_binary(f)) {
+        struct stat fst;
+        int big = f->open_path && stat(f->open_path, &fst) == 0 && S_ISREG(fst.st_mode) &&
+                  (uint64_t)fst.st_size > RANGE_MIN && opt.threads > 1;
+        if (!f->error && (!f->open_path || big) && load_file(f) == 0 && f->size && !utf16 &&
+            is_binary(f))
             f->skipped = 1;
-            fprintf(stderr, "%s: %s: binary file, skipped\n", progname, f->path);
-        }
+        if (!f->error && f->open_path && !big && stat(f->open_path, &fst) == 0)
+            total += (uint64_t)fst.st_size;
         int split = 0;
         if (!f->error && !f->skipped && f->size > RANGE_MIN && opt.threads > 1) {
             size_t bom = 0;
@@ -724,7 +739,7 @@ static int scan_main(int argc, char **argv, const char **paths, const char **glo
                 j->from = j->to = 0;
             }
         }
-        if (!f->error)
+        if (!f->error && f->data)
             total += f->size;
     }
 
@@ -734,6 +749,7 @@ static int scan_main(int argc, char **argv, const char **paths, const char **glo
     sh.opt = &opt;
     sh.jobs = jobs;
     sh.njobs = njobs;
+    sh.utf16 = utf16;
     pthread_mutex_init(&sh.lock, NULL);
     pthread_cond_init(&sh.file_done, NULL);
 
@@ -779,6 +795,8 @@ static int scan_main(int argc, char **argv, const char **paths, const char **glo
             }
         }
         pthread_mutex_unlock(&sh.lock);
+        if (f->skipped)
+            fprintf(stderr, "%s: %s: binary file, skipped\n", progname, f->path);
         if (f->error) {
             fprintf(stderr, "%s: %s: %s\n", progname, f->path, f->error);
             size_t len = strlen(f->path) + strlen(f->error) + 3;
