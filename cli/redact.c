@@ -297,7 +297,7 @@ int cmd_redact(int argc, char **argv)
         } else if (strcmp(a, "--key-file") == 0) {
             if (!(key_file = VALUE()))
                 goto out;
-        } else if (strcmp(a, "--key") == 0) {
+        } else if (strncmp(a, "--key", 5) == 0 && (a[5] == '\0' || a[5] == '=')) {
             fprintf(stderr, "%s: keys are not taken on the command line (they end up in "
                             "shell history and ps); use --key-file FILE or QINGLANG_KEY\n", progname);
             goto out;
@@ -380,6 +380,9 @@ int cmd_redact(int argc, char **argv)
         }
     } else if (ql_policy_create(&policy) != QL_OK) {
         die_oom();
+    } else if (decrypt && !default_op) {
+        /* What --decrypt undoes is fpe: without a policy, every type. */
+        ql_policy_set(policy, "*", QL_OP_FPE);
     }
     if (default_op) {
         int op = ql_operator_from_name(default_op);
@@ -486,6 +489,8 @@ int cmd_redact(int argc, char **argv)
             const char *rel = f->path;
             for (size_t k = 0; k < npaths; k++) {
                 size_t l = strlen(paths[k]);
+                while (l > 1 && paths[k][l - 1] == '/')
+                    l--;      /* tree/ and tree name the same directory */
                 if (strncmp(f->path, paths[k], l) == 0 && f->path[l] == '/') {
                     rel = f->path + l + 1;
                     break;
@@ -507,7 +512,10 @@ int cmd_redact(int argc, char **argv)
                 fprintf(stderr, "%s: %s: %s\n", progname, target, strerror(errno));
             free(target);
         } else if (output) {
-            res = redact_to_file(fd, f->path, output, 0644, scanner, &r, &opts);
+            /* A new file gets the permissions the umask allows. */
+            mode_t mask = umask(0);
+            umask(mask);
+            res = redact_to_file(fd, f->path, output, 0666 & ~mask, scanner, &r, &opts);
         } else {
             res = redact_fd(fd, f->path, stdout, scanner, &r, &opts);
             if (fflush(stdout) != 0)

@@ -340,7 +340,8 @@ static int dotted_name_ok(const char *s, int allow_dots)
 }
 
 static void parse_words_block(parse_ctx *p, yaml_node_t *n, const char *what,
-                              ql__wordlist *w, double *amount, const char *amount_key)
+                              ql__wordlist *w, double *amount, const char *amount_key,
+                              unsigned *window)
 {
     if (n->type != YAML_MAPPING_NODE) {
         parse_words(p, n, what, w);
@@ -354,8 +355,12 @@ static void parse_words_block(parse_ctx *p, yaml_node_t *n, const char *what,
             parse_words(p, v, what, w);
         else if (ks && strcmp(ks, amount_key) == 0)
             parse_number(p, v, amount_key, 0.0, 1.0, amount);
-        else
-            perr(p, k, "unknown key '%s' (expected words or the amount)", ks);
+        else if (ks && window && strcmp(ks, "window") == 0) {
+            double bytes;
+            if (parse_number(p, v, "window", 1, QL__MAX_CONTEXT, &bytes))
+                *window = (unsigned)bytes;
+        } else
+            perr(p, k, "unknown key '%s' (words, window or the amount)", ks);
     }
 }
 
@@ -377,6 +382,7 @@ static void parse_rule(parse_ctx *p, yaml_node_t *n)
     r.mask_style = QL__MASK_CHARS;
     r.mask_head = -1;
     r.mask_tail = -1;
+    r.context_window = QL__CONTEXT_BEFORE;
     int errors_before = p->errors;
     uint32_t index = (uint32_t)p->c->rules.count;
     size_t exprs_before = p->c->exprs.count;
@@ -442,9 +448,11 @@ static void parse_rule(parse_ctx *p, yaml_node_t *n)
         } else if (strcmp(ks, "min_confidence") == 0) {
             parse_number(p, v, "min_confidence", 0.0, 1.0, &r.min_confidence);
         } else if (strcmp(ks, "context") == 0) {
-            parse_words_block(p, v, "context", &r.context, &r.context_boost, "boost");
+            parse_words_block(p, v, "context", &r.context, &r.context_boost, "boost",
+                              &r.context_window);
         } else if (strcmp(ks, "negative_context") == 0) {
-            parse_words_block(p, v, "negative_context", &r.negative, &r.negative_penalty, "penalty");
+            parse_words_block(p, v, "negative_context", &r.negative, &r.negative_penalty, "penalty",
+                              NULL);
         } else if (strcmp(ks, "allow") == 0) {
             parse_words(p, v, "allow", &r.allow);
         } else if (strcmp(ks, "value") == 0) {
@@ -935,7 +943,11 @@ ql_status ql_compiler_compile(ql_compiler *c, ql_rules **out)
     c->rules.count = 0;
     r->expr_count = n;
     r->max_span = max_span;
-    r->margin = 3 * max_span + QL__MAX_CONTEXT + 16;
+    uint32_t context = QL__CONTEXT_BEFORE;
+    for (size_t i = 0; i < r->rule_count; i++)
+        if (r->rules[i].context_window > context)
+            context = r->rules[i].context_window;
+    r->margin = 3 * max_span + context + 16;
     st = ql__numeric_index_build(r);
     if (st == QL_OK)
         st = ql__gb18030_tables(r);

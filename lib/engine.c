@@ -165,7 +165,7 @@ static ql_status run_matcher(ql_scanner *s, const uint8_t *data, size_t length, 
  * can hold or be written with (letters, digits, + - . @ _ and the brackets
  * of （０２１）), and the ideographic space U+3000 -> ' ' (１３３　０５７１).
  * Other punctuation (，：。) is left alone: it is never part of a value. */
-static int foldable(const uint8_t *p, size_t avail, uint8_t *ascii)
+int ql__foldable(const uint8_t *p, size_t avail, uint8_t *ascii)
 {
     if (avail >= 3 && p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) {
         *ascii = ' ';       /* U+3000, the ideographic space IMEs type */
@@ -232,7 +232,7 @@ static size_t next_foldable(const uint8_t *data, size_t length, size_t from)
 #endif
     for (; i < length; i++) {
         uint8_t ascii;
-        if ((data[i] == 0xEF || data[i] == 0xE3) && foldable(data + i, length - i, &ascii))
+        if ((data[i] == 0xEF || data[i] == 0xE3) && ql__foldable(data + i, length - i, &ascii))
             return i;
     }
     return length;
@@ -255,7 +255,7 @@ static ql_status build_wide(ql_scanner *s, const uint8_t *data, size_t length, s
         memcpy(out + j, data + i, k - i);
         j += k - i;
         uint8_t ascii = 0;
-        foldable(data + k, length - k, &ascii);
+        ql__foldable(data + k, length - k, &ascii);
         uint64_t at = j;
         if ((st = ql__vec_push(a, &s->folds, &at)) != QL_OK)
             return st;
@@ -454,7 +454,7 @@ static int evaluate(ql__scan_ctx *ctx, const ql__vctx *base, const trigger *t,
     if (c->end <= c->start)
         return 0;
 
-    if (near_word(&r->context, v, vlen, c->start, c->end, QL__CONTEXT_BEFORE, QL__CONTEXT_AFTER))
+    if (near_word(&r->context, v, vlen, c->start, c->end, r->context_window, r->context_window / 2))
         c->confidence += r->context_boost;
     if (r->negative.count) {
         /* Negative words count only on the value's own line. */

@@ -51,10 +51,10 @@ void      ql__vec_free(const ql_allocator *a, ql__vec *v);
 
 /* No span is longer than this; it bounds how far any decision looks. */
 #define QL__MAX_SPAN        8192u
-/* Context words are looked for this many bytes before and after a value. */
+/* Context words are looked for this many bytes before a value (half as
+ * many after) unless a rule sets its own `window`, at most QL__MAX_CONTEXT. */
 #define QL__CONTEXT_BEFORE  64u
-#define QL__CONTEXT_AFTER   32u
-#define QL__MAX_CONTEXT     64u
+#define QL__MAX_CONTEXT     1024u
 /* Bytes of padding the matcher scans after a window's end (engine.c). */
 #define QL__PAD 128u
 /* Negative context words must stand right before the value (订单号：). */
@@ -110,7 +110,7 @@ typedef enum ql__mask_style {
     QL__MASK_NAME,       /* surname kept (compound surnames too) */
     QL__MASK_ADDRESS,    /* kept up to the district */
     QL__MASK_FULL,       /* ******** */
-    QL__MASK_PEM         /* first line, then [N bytes masked] */
+    QL__MASK_PEM         /* [RSA PRIVATE KEY, N bytes masked] */
 } ql__mask_style;
 
 /* ---------------------------------------------------------------- rules */
@@ -135,6 +135,7 @@ typedef struct ql__rule {
     double confidence;        /* base confidence of a valid value */
     double min_confidence;    /* findings below are dropped */
     double context_boost;     /* added when a context word is near */
+    unsigned context_window;  /* bytes before the value searched (after: half) */
     double negative_penalty;  /* subtracted when a negative word is near */
     ql__validator_id validator;
     ql__boundary boundary;
@@ -266,6 +267,11 @@ int ql__utf8_valid(const uint8_t *data, size_t length, int allow_truncated);
 /* Offset of the first byte that does not start a valid UTF-8 sequence. */
 size_t ql__utf8_first_invalid(const uint8_t *data, size_t length);
 ql_status ql__gb18030_tables(ql_rules *rules);
+
+/* Full-width folding (engine.c): if p starts a character the folded view
+ * replaces (full-width letters, digits, + - . @ _ ( ), U+3000), sets
+ * *ascii and returns 1; the character is 3 bytes long. */
+int ql__foldable(const uint8_t *p, size_t avail, uint8_t *ascii);
 
 /* Validators that locate their value themselves from the trigger. */
 int ql__self_spanning(ql__validator_id v);

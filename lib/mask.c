@@ -126,14 +126,17 @@ size_t ql__mask(ql__mask_style style, int head, int tail, const uint8_t *v,
         break;
     }
     case QL__MASK_ADDRESS: {
-        /* Keep up to the last district-level marker; mask the rest. */
-        static const char *const markers[] = {"区", "县", "旗", "市", NULL};
+        /* Keep up to the first district-level division (区, 县, 旗; a
+         * city, 市, when there is none); everything after it is masked. */
+        static const char *const district[] = {"区", "县", "旗", "區", "縣", NULL};
         size_t keep = 0;
-        for (size_t m = 0; markers[m] && !keep; m++) {
-            for (size_t i = 0; i + 3 <= n; i += utf8_len(v[i]))
-                if (memcmp(v + i, markers[m], 3) == 0)
+        for (size_t i = 0; i + 3 <= n && !keep; i += utf8_len(v[i]))
+            for (size_t m = 0; district[m] && !keep; m++)
+                if (memcmp(v + i, district[m], 3) == 0)
                     keep = i + 3;
-        }
+        for (size_t i = 0; i + 3 <= n && !keep; i += utf8_len(v[i]))
+            if (memcmp(v + i, "市", 3) == 0)
+                keep = i + 3;
         put(&o, v, keep);
         for (size_t i = keep; i < n; i += utf8_len(v[i]))
             put(&o, "*", 1);
@@ -143,13 +146,17 @@ size_t ql__mask(ql__mask_style style, int head, int tail, const uint8_t *v,
         put(&o, "********", 8);
         break;
     case QL__MASK_PEM: {
-        const uint8_t *nl = memchr(v, '\n', n);
-        size_t first = nl ? (size_t)(nl - v) : n;
-        if (first > 64)
-            first = 64;
-        put(&o, v, first);
-        char tailbuf[48];
-        int k = snprintf(tailbuf, sizeof tailbuf, " [%zu bytes masked]", n - first);
+        /* "[RSA PRIVATE KEY, 1718 bytes masked]": not the BEGIN line
+         * itself, which a later scan would report again. */
+        const uint8_t *kind = n > 11 && memcmp(v, "-----BEGIN ", 11) == 0 ? v + 11 : NULL;
+        const uint8_t *dash = kind ? memchr(kind, '-', n - 11) : NULL;
+        char tailbuf[96];
+        int k;
+        if (kind && dash && dash - kind < 48)
+            k = snprintf(tailbuf, sizeof tailbuf, "[%.*s, %zu bytes masked]", (int)(dash - kind),
+                         (const char *)kind, n);
+        else
+            k = snprintf(tailbuf, sizeof tailbuf, "[PRIVATE KEY, %zu bytes masked]", n);
         put(&o, tailbuf, (size_t)k);
         break;
     }
@@ -184,7 +191,7 @@ static const struct {
     {"medical_record_no", QL__MASK_CHARS, 2, 2},
     {"email", QL__MASK_EMAIL, 1, 0},
     {"ipv4", QL__MASK_CHARS, 3, 1},
-    {"ipv6", QL__MASK_CHARS, 4, 2},
+    {"ipv6", QL__MASK_CHARS, 0, 0},
     {"url_with_credentials", QL__MASK_CHARS, 8, 0},
     {"aws_access_key_id", QL__MASK_CHARS, 4, 0},
     {"aws_secret_access_key", QL__MASK_CHARS, 2, 0},

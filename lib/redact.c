@@ -723,7 +723,15 @@ static int fpe_apply(ql_redactor *r, const char *type, char *buf, size_t n, int 
     size_t pos[256];
     uint8_t num[256];
     size_t k = 0, seen = 0, end = n;
-    int lower = 0;
+    int lower = 0, upper = 0;
+    unsigned keep = sh->keep;
+    size_t digits = 0;
+    for (size_t i = 0; i < n; i++)
+        digits += digitv((uint8_t)buf[i]);
+    if (strcmp(type, "cn_resident_id") == 0 && digits < 17)
+        return -1;   /* the 15-digit form has no check digit to find it by again */
+    if (strcmp(type, "cn_mobile_phone") == 0 && digits > 11)
+        keep += (unsigned)(digits - 11);   /* +86 / 0086 stay as they are */
     if (strcmp(type, "email") == 0) {
         const char *at = memchr(buf, '@', n);
         if (!at)
@@ -752,12 +760,20 @@ static int fpe_apply(ql_redactor *r, const char *type, char *buf, size_t n, int 
             if (v < 0)
                 continue;
         }
-        if (seen++ < sh->keep || i == check_at)
+        if (seen++ < keep || i == check_at)
             continue;
         pos[k] = i;
         num[k++] = (uint8_t)v;
+        upper |= buf[i] >= 'A' && buf[i] <= 'Z';
     }
-    unsigned radix = sh->digits_only ? 10 : 36;
+    /* Letters of one case stay in that case (base 36); mixed case needs
+     * base 62 (0-9, A-Z, a-z) to come back exactly. */
+    int mixed = !sh->digits_only && lower && upper;
+    if (mixed)
+        for (size_t j = 0; j < k; j++)
+            if (buf[pos[j]] >= 'a' && buf[pos[j]] <= 'z')
+                num[j] = (uint8_t)(num[j] + 26);
+    unsigned radix = sh->digits_only ? 10 : mixed ? 62 : 36;
     if (k < ql__ff1_min_length(radix))
         return -1;
     if (ql__ff1_crypt(r->ff1, encrypt, radix, (const uint8_t *)type, strlen(type), num, num, k) != 0)
@@ -767,6 +783,8 @@ static int fpe_apply(ql_redactor *r, const char *type, char *buf, size_t n, int 
         char c;
         if (v < 10)
             c = (char)('0' + v);
+        else if (mixed)
+            c = v < 36 ? (char)('A' + (v - 10)) : (char)('a' + (v - 36));
         else
             c = (char)((lower ? 'a' : 'A') + (v - 10));
         buf[pos[j]] = c;
@@ -946,6 +964,72 @@ static char *encode_for_source(ql_redact_stream *rs, const char *utf8, size_t n,
     return buf;
 }
 
+/* The source text of a finding as UTF-8 (decoded if the input is not). */
+static char *source_utf8(ql_redact_stream *rs, const ql_finding *f, size_t *out_n)
+{
+    const uint8_t *src = (const uint8_t *)rs->source.items + (f->start - rs->emitted);
+    size_t n = (size_t)(f->end - f->start);
+    ql_encoding enc = ql__stream_encoding(rs->stream);
+    if (f->start < rs->emitted || f->end > rs->emitted + rs->source.count)
+        return NULL;
+    char *buf = malloc(n * 3 + 4);
+    if (!buf)
+        return NULL;
+    if (enc == QL_ENCODING_UTF8 || enc == QL_ENCODING_AUTO) {
+        memcpy(buf, src, n);
+        *out_n = n;
+        return buf;
+    }
+    const char *name = enc == QL_ENCODING_GB18030 ? "GB18030"
+                     : enc == QL_ENCODING_UTF16LE ? "UTF-16LE" : "UTF-16BE";
+    iconv_t cd = iconv_open("UTF-8", name);
+    if (cd == (iconv_t)-1) {
+        free(buf);
+        return NULL;
+    }
+    char *in = (char *)src, *o = buf;
+    size_t il = n, ol = n * 3 + 4;
+    size_t rc = iconv(cd, &in, &il, &o, &ol);
+    iconv_close(cd);
+    if (rc == (size_t)-1) {
+        free(buf);
+        return NULL;
+    }
+    *out_n = n * 3 + 4 - ol;
+    return buf;
+}
+
+/* FPE works on the folded value (１３８ -> 138); written back, each
+ * character the input had in full width is full width again, so the
+ * output keeps the input's form and --decrypt restores it exactly. */
+static size_t rewiden(const char *orig, size_t on, const char *value, size_t vn, char *out,
+                      size_t cap)
+{
+    size_t i = 0, j = 0, k = 0;
+    while (i < on && j < vn && k + 4 < cap) {
+        uint8_t ascii;
+        if (ql__foldable((const uint8_t *)orig + i, on - i, &ascii)) {
+            uint8_t c = (uint8_t)value[j++];
+            if (c == ' ') {
+                memcpy(out + k, "\xE3\x80\x80", 3);
+            } else if (c > 0x20 && c < 0x7F) {
+                unsigned cp = 0xFF01 + (c - 0x21);
+                out[k] = (char)(0xE0 | cp >> 12);
+                out[k + 1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                out[k + 2] = (char)(0x80 | (cp & 0x3F));
+            } else {
+                return 0;
+            }
+            k += 3;
+            i += 3;
+        } else {
+            out[k++] = value[j++];
+            i++;
+        }
+    }
+    return i == on && j == vn ? k : 0;
+}
+
 static int on_stream_finding(const ql_finding *f, void *user)
 {
     ql_redact_stream *rs = user;
@@ -955,6 +1039,7 @@ static int on_stream_finding(const ql_finding *f, void *user)
     if (rs->decrypt) {
         if (redactor_restore(rs->redactor, f, text, sizeof text, &n) != 0)
             return 0;          /* not an FPE value: leave it alone */
+        applied = QL_OP_FPE;
     } else {
         ql_status st = ql_redactor_replace(rs->redactor, f, text, sizeof text, &n, &applied);
         if (st != QL_OK) {
@@ -963,6 +1048,19 @@ static int on_stream_finding(const ql_finding *f, void *user)
         }
         if (applied == QL_OP_KEEP)
             return 0;
+    }
+    if (applied == QL_OP_FPE) {
+        size_t on = 0;
+        char *orig = source_utf8(rs, f, &on);
+        if (orig && on != n) {
+            char wide[3 * (QL__MAX_SPAN + 64)];
+            size_t wn = rewiden(orig, on, text, n, wide, sizeof wide);
+            if (wn && wn < sizeof text) {
+                memcpy(text, wide, wn);
+                n = wn;
+            }
+        }
+        free(orig);
     }
     if (rs->pend_count == rs->pend_alloc) {
         size_t na = rs->pend_alloc ? rs->pend_alloc * 2 : 64;

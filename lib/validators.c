@@ -546,6 +546,8 @@ static int v_person_name(const ql__vctx *x, ql__cand *c)
 {
     const uint8_t *v = x->data, *end = v + x->length;
     const uint8_t *s = v + c->start, *e = v + c->end;
+    if (e < end && *e == '*')
+        return 0;   /* a masked name (诸葛**) is not 诸 + 葛 */
     for (size_t i = 0; not_names[i]; i++) {
         size_t n = strlen(not_names[i]);
         if ((size_t)(e - s) >= n && memcmp(s, not_names[i], n) == 0)
