@@ -76,6 +76,7 @@ int       excluded(const char *path, const char *const *globs, size_t n);
 void      walk(file_list *l, const char *dir, const char *const *globs, size_t nglobs, int depth);
 int       parse_date(const char *s, int32_t *out);
 int       cmd_redact(int argc, char **argv);
+int       cmd_evidence(int argc, char **argv);
 
 void json_string(FILE *out, const char *s, size_t n);
 void output_begin(cli_options *o);

@@ -993,6 +993,8 @@ int main(int argc, char **argv)
         return cmd_rules(argc - 2, argv + 2);
     if (strcmp(argv[1], "redact") == 0)
         return cmd_redact(argc - 2, argv + 2);
+    if (strcmp(argv[1], "evidence") == 0)
+        return cmd_evidence(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("qinglang %s\n", ql_version());
         return EXIT_CLEAN;

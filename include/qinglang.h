@@ -47,7 +47,8 @@ extern "C" {
     X(EINTERNAL,   10, "internal error (matcher failure)")                    \
     X(EKEY,        11, "no key, or a key too short, for hash or fpe")         \
     X(ECRYPTO,     12, "cryptographic library failure")                       \
-    X(EWRITE,      13, "the output callback failed")
+    X(EWRITE,      13, "the output callback failed")                         \
+    X(EVERIFY,     14, "evidence does not verify (altered, or another key)")
 
 typedef enum ql_status {
 #define QL__STATUS_ENUM(name, code, msg) QL_##name = code,
@@ -326,6 +327,244 @@ ql_status ql_redact_open(ql_scanner *scanner, ql_redactor *redactor,
 ql_status ql_redact_write(ql_redact_stream *stream, const uint8_t *data, size_t length);
 ql_status ql_redact_finish(ql_redact_stream *stream);
 void      ql_redact_close(ql_redact_stream *stream);
+
+/* ------------------------------------------------------------- evidence */
+
+/* An append-only, signed transparency log of evidence (docs/evidence.md):
+ * each entry is a canonical JSON record (what was found where, when, with
+ * the SHA-256 of the content and, optionally, the content encrypted with
+ * AES-256-GCM under the operator's key); an RFC 9162 Merkle tree (SHA-256)
+ * is kept over the entries; every commit signs a tree head (size, root,
+ * time) with Ed25519.  Inclusion and consistency proofs let anyone check,
+ * offline, that an entry is in the log and that the log only grew.
+ *
+ * Storage is a SQLite file (WAL, synchronous=FULL): an append returns only
+ * once its entries are durable.  Several processes may open one log; their
+ * appends are serialised by the database.  A ql_evidence_log belongs to
+ * one thread at a time.  Errors that concern a file or the database leave
+ * a sentence in `error` (or ql_evidence_log_error) naming it. */
+
+typedef struct ql_evidence_log ql_evidence_log;
+
+#define QL_EVIDENCE_HASH_SIZE      32
+#define QL_EVIDENCE_SIGNATURE_SIZE 64
+/* The longest proof of a tree of up to 2^64 leaves. */
+#define QL_EVIDENCE_MAX_PROOF      130
+
+typedef enum ql_evidence_kind {
+    QL_EVIDENCE_FINDING_REPORT = 0,   /* "finding_report": what a scan found */
+    QL_EVIDENCE_ABUSE_REPORT,         /* "abuse_report": a report received about content */
+    QL_EVIDENCE_SCAN_RECEIPT          /* "scan_receipt": that a scan took place */
+} ql_evidence_kind;
+
+/* The kind's name in entries; -1 for an unknown name. */
+const char *ql_evidence_kind_name(ql_evidence_kind kind);
+int         ql_evidence_kind_from_name(const char *name);
+
+/* A finding as recorded: its type, rule, byte span and masked value (never
+ * the raw value).  Strings are UTF-8; NULL rule_id or masked are left out. */
+typedef struct ql_evidence_finding {
+    const char *type;
+    const char *rule_id;
+    uint64_t    start, end;
+    const char *masked;
+} ql_evidence_finding;
+
+/* What an entry records.  Every pointer is borrowed for the call; NULL
+ * strings are left out of the entry.  `content` (may be empty) is hashed
+ * always, and also stored encrypted when the log was opened with a content
+ * key and `store_content` is set.  `time_ms` is milliseconds since the Unix
+ * epoch (UTC); 0 means the system clock at the call, recorded as it reads. */
+typedef struct ql_evidence_record {
+    ql_evidence_kind kind;
+    uint64_t         time_ms;
+    const char      *source_path;
+    const char      *source_url;
+    const char      *tenant;
+    const char      *ruleset_version;
+    const ql_evidence_finding *findings;
+    size_t           finding_count;
+    const uint8_t   *content;
+    size_t           content_length;
+    int              store_content;
+} ql_evidence_record;
+
+/* A signed tree head: the log's state after a commit.  The signature is
+ * Ed25519 over the 63 bytes "qinglang-sth-v1" || size (u64 big-endian) ||
+ * time_ms (u64 big-endian) || root. */
+typedef struct ql_evidence_tree_head {
+    uint64_t size;
+    uint64_t time_ms;
+    uint8_t  root[QL_EVIDENCE_HASH_SIZE];
+    uint8_t  signature[QL_EVIDENCE_SIGNATURE_SIZE];
+} ql_evidence_tree_head;
+
+/* An inclusion or consistency proof: RFC 9162's list of node hashes. */
+typedef struct ql_evidence_proof {
+    size_t  length;
+    uint8_t hashes[QL_EVIDENCE_MAX_PROOF][QL_EVIDENCE_HASH_SIZE];
+} ql_evidence_proof;
+
+/* What an append hands back per entry. */
+typedef struct ql_evidence_receipt {
+    uint64_t              index;        /* 0-based position in the log */
+    uint8_t               leaf_hash[QL_EVIDENCE_HASH_SIZE];
+    ql_evidence_tree_head head;         /* the head signed by the commit */
+    ql_evidence_proof     proof;        /* inclusion in `head` (if asked for) */
+} ql_evidence_receipt;
+
+/* One stored entry, as ql_evidence_get returns it.  `entry` is the
+ * canonical JSON (the Merkle leaf), `stored_content` the encrypted
+ * content as held (nonce || ciphertext || tag; NULL if none), `content`
+ * the plaintext when the log has the content key and was asked to decrypt
+ * (NULL otherwise).  Release with ql_evidence_entry_free. */
+typedef struct ql_evidence_entry {
+    uint64_t index;
+    uint8_t  leaf_hash[QL_EVIDENCE_HASH_SIZE];
+    uint8_t *entry;
+    size_t   entry_length;
+    uint8_t *stored_content;
+    size_t   stored_content_length;
+    uint8_t *content;
+    size_t   content_length;
+} ql_evidence_entry;
+
+/* A problem found by a verification: the entry it concerns (-1 when it is
+ * not about one entry, e.g. the public key) and a sentence. */
+typedef struct ql_evidence_problem {
+    int64_t     entry;
+    const char *message;
+} ql_evidence_problem;
+
+/* Called once per problem; return non-zero to stop looking for more. */
+typedef int (*ql_evidence_problem_cb)(const ql_evidence_problem *problem, void *user);
+
+/* Keys.  The signing key is an Ed25519 private key (PKCS#8 PEM), the content
+ * key 32 random bytes written as 64 hex digits.  Key files are created with
+ * mode 0600 and never overwritten; loading one that others can read or
+ * write fails with QL_EKEY.  `public_path` receives the public key (PEM). */
+ql_status ql_evidence_keygen(const char *private_path, const char *public_path,
+                             char *error, size_t error_size);
+ql_status ql_evidence_content_keygen(const char *path, char *error, size_t error_size);
+/* Reads a content key file (same checks as opening a log with it), for
+ * ql_evidence_verify_package. */
+ql_status ql_evidence_read_content_key(const char *path, uint8_t key[32],
+                                       char *error, size_t error_size);
+
+typedef struct ql_evidence_options {
+    /* The signing key file: needed by ql_evidence_log_create and to
+     * append; NULL opens the log for reading and verifying only. */
+    const char *signing_key_file;
+    /* The content key file: needed to store content and to decrypt it;
+     * NULL stores hashes only. */
+    const char *content_key_file;
+    /* A trusted public key file (PEM).  Verification then checks the
+     * signatures with it, and reports a log whose stored key differs.
+     * NULL trusts the key the log was created with. */
+    const char *public_key_file;
+    /* Memory for the log's own allocations; NULL is the C library's. */
+    const ql_allocator *allocator;
+} ql_evidence_options;
+
+/* Creates a new, empty log at `path` (which must not exist), records the
+ * signing key's public half and signs the empty tree head.  The options
+ * must name a signing key. */
+ql_status ql_evidence_log_create(const char *path, const ql_evidence_options *options,
+                                 char *error, size_t error_size);
+
+/* Opens an existing log.  `options` may be NULL (read-only, no keys).  A
+ * signing key that is not the log's is refused (QL_EKEY). */
+ql_status ql_evidence_log_open(const char *path, const ql_evidence_options *options,
+                               ql_evidence_log **out, char *error, size_t error_size);
+void      ql_evidence_log_close(ql_evidence_log *log);
+
+/* The sentence that explains the log's last failure ("" if none). */
+const char *ql_evidence_log_error(const ql_evidence_log *log);
+
+/* The public key the log was created with, as PEM text (NUL-terminated,
+ * owned by the log). */
+const char *ql_evidence_public_key(const ql_evidence_log *log);
+
+/* Appends `count` records in one transaction (group commit: one fsync and
+ * one signature for all), and returns when it is durable.  receipts (may be
+ * NULL) receives one receipt per record; with `with_proofs` each holds its
+ * inclusion proof in the new head.  On failure nothing is appended. */
+ql_status ql_evidence_append(ql_evidence_log *log, const ql_evidence_record *records,
+                             size_t count, int with_proofs, ql_evidence_receipt *receipts);
+
+/* The number of entries (the size of the latest signed tree head). */
+ql_status ql_evidence_size(ql_evidence_log *log, uint64_t *size);
+
+/* Entry `index`; with `decrypt` (needs the content key) also the plaintext,
+ * checked against the entry's content_sha256. */
+ql_status ql_evidence_get(ql_evidence_log *log, uint64_t index, int decrypt,
+                          ql_evidence_entry *out);
+void      ql_evidence_entry_free(ql_evidence_log *log, ql_evidence_entry *entry);
+
+/* The signed tree head of exactly `size` entries (every commit signs one),
+ * or the latest when `size` is UINT64_MAX.  QL_EINVAL if there is none. */
+ql_status ql_evidence_tree_head_get(ql_evidence_log *log, uint64_t size,
+                                    ql_evidence_tree_head *out);
+
+/* The root of the tree of the first `size` entries (any size up to the
+ * log's), from O(log size) stored nodes. */
+ql_status ql_evidence_root(ql_evidence_log *log, uint64_t size,
+                           uint8_t root[QL_EVIDENCE_HASH_SIZE]);
+
+/* RFC 9162 proofs, from O(log size) stored nodes: that entry `index` is in
+ * the tree of `size` entries; that the tree of size1 entries is a prefix of
+ * the tree of size2 (0 <= size1 <= size2 <= the log's size). */
+ql_status ql_evidence_inclusion_proof(ql_evidence_log *log, uint64_t index, uint64_t size,
+                                      ql_evidence_proof *out);
+ql_status ql_evidence_consistency_proof(ql_evidence_log *log, uint64_t size1, uint64_t size2,
+                                        ql_evidence_proof *out);
+
+/* Re-reads the whole log: every entry is canonical JSON whose content
+ * hashes match what is held, every stored node is recomputed from the
+ * entries, every signed tree head's root is recomputed and its signature
+ * checked.  Each problem goes to `callback` (may be NULL), which names the
+ * entry.  QL_OK when none, QL_EVERIFY otherwise. */
+ql_status ql_evidence_verify(ql_evidence_log *log, ql_evidence_problem_cb callback, void *user);
+
+/* Writes entry `index`'s evidence package: one JSON document holding the
+ * entry, its encrypted content if held, the receipt (the signed head of
+ * `size` entries, UINT64_MAX for the latest, and the inclusion proof) and
+ * the public key, checkable offline by ql_evidence_verify_package.
+ * QL_EWRITE if `write` fails. */
+ql_status ql_evidence_export(ql_evidence_log *log, uint64_t index, uint64_t size,
+                             ql_write_cb write, void *user);
+
+/* Checks a package offline: the entry is canonical JSON, its leaf hash and
+ * inclusion proof give the head's root, the head's signature verifies with
+ * the package's public key, which must equal `public_key_pem` when that is
+ * given (NULL: trust the package's), the encrypted content matches its
+ * hash, and, with a content key (32 bytes; NULL skips), the decrypted
+ * content matches content_sha256.  QL_OK, QL_EVERIFY (problems to the
+ * callback), or QL_EINVAL for a document that is not a package. */
+ql_status ql_evidence_verify_package(const uint8_t *package, size_t length,
+                                     const char *public_key_pem,
+                                     const uint8_t *content_key, size_t content_key_length,
+                                     ql_evidence_problem_cb callback, void *user);
+
+/* RFC 9162 primitives, for clients that check receipts themselves.
+ * Leaf hash = SHA-256(0x00 || entry); node hash = SHA-256(0x01 || left || right). */
+void ql_evidence_leaf_hash(const uint8_t *entry, size_t length,
+                           uint8_t out[QL_EVIDENCE_HASH_SIZE]);
+void ql_evidence_node_hash(const uint8_t left[QL_EVIDENCE_HASH_SIZE],
+                           const uint8_t right[QL_EVIDENCE_HASH_SIZE],
+                           uint8_t out[QL_EVIDENCE_HASH_SIZE]);
+/* QL_OK if the proof verifies, QL_EVERIFY if not (RFC 9162 2.1.3.2, 2.1.4.2). */
+ql_status ql_evidence_verify_inclusion(uint64_t index, uint64_t size,
+                                       const uint8_t leaf_hash[QL_EVIDENCE_HASH_SIZE],
+                                       const ql_evidence_proof *proof,
+                                       const uint8_t root[QL_EVIDENCE_HASH_SIZE]);
+ql_status ql_evidence_verify_consistency(uint64_t size1, uint64_t size2,
+                                         const uint8_t root1[QL_EVIDENCE_HASH_SIZE],
+                                         const uint8_t root2[QL_EVIDENCE_HASH_SIZE],
+                                         const ql_evidence_proof *proof);
+/* Checks a tree head's signature with a public key (PEM): QL_OK or QL_EVERIFY. */
+ql_status ql_evidence_verify_tree_head(const ql_evidence_tree_head *head,
+                                       const char *public_key_pem);
 
 /* -------------------------------------------------------------- helpers */
 
