@@ -124,9 +124,16 @@ static int on_redacted(const ql_finding *f, void *user)
         ql_operator op = QL_OP_KEEP;
         /* The replacement shown is computed again, so numbered tags in a
          * dry run count from where the real run would. */
-        if (!r->decrypt && ql_redactor_replace(r->redactor, f, text, sizeof text, &n, &op) == QL_OK)
-            printf("%s:%llu:%llu: %s %s: %s -> %s\n", r->path, (unsigned long long)f->line,
-                   (unsigned long long)f->column, f->type, ql_operator_name(op), f->masked, text);
+        if (!r->decrypt && ql_redactor_replace(r->redactor, f, text, sizeof text, &n, &op) == QL_OK) {
+            /* FPE of an ID or card recomputes its check character so the
+             * output still passes it: say so. */
+            int check = op == QL_OP_FPE &&
+                        (strcmp(f->type, "cn_resident_id") == 0 || strcmp(f->type, "bank_card") == 0 ||
+                         strcmp(f->type, "hk_id") == 0 || strcmp(f->type, "tw_id") == 0);
+            printf("%s:%llu:%llu: %s %s%s: %s -> %s\n", r->path, (unsigned long long)f->line,
+                   (unsigned long long)f->column, f->type, ql_operator_name(op),
+                   check ? " (check digit recomputed)" : "", f->masked, text);
+        }
         else if (r->decrypt)
             printf("%s:%llu:%llu: %s decrypt\n", r->path, (unsigned long long)f->line,
                    (unsigned long long)f->column, f->type);

@@ -257,6 +257,41 @@ static void test_fpe_round_trip(void **state)
     ql_policy_destroy(p);
 }
 
+/* The national algorithms: HMAC-SM3 pseudonyms differ from HMAC-SHA-256
+ * ones, and FF1 under SM4 round-trips. */
+static void test_national_algorithms(void **state)
+{
+    (void)state;
+    const char *in = "手机13800138000，身份证11010519491231002X，卡号4242424242424242。";
+    size_t n = strlen(in);
+    char err[256];
+    ql_policy *intl = policy_with(QL_OP_HASH), *nat;
+    const char *yaml = "default: hash\nalgorithms: national\n";
+    assert_int_equal(ql_policy_parse("n.yaml", (const uint8_t *)yaml, strlen(yaml), &nat, err, sizeof err), QL_OK);
+    outbuf a = redact(intl, (const uint8_t *)in, n, (size_t)-1, 1 << 20, 0, 0, QL_ENCODING_AUTO);
+    outbuf b = redact(nat, (const uint8_t *)in, n, (size_t)-1, 1 << 20, 0, 0, QL_ENCODING_AUTO);
+    assert_non_null(strstr((const char *)b.data, "<cn_mobile_phone:"));
+    assert_string_not_equal((const char *)a.data, (const char *)b.data);
+    free(a.data);
+    free(b.data);
+    ql_policy_destroy(intl);
+    ql_policy_destroy(nat);
+    const char *fy = "default: fpe\nalgorithms: national\n";
+    assert_int_equal(ql_policy_parse("f.yaml", (const uint8_t *)fy, strlen(fy), &nat, err, sizeof err), QL_OK);
+    ql_policy *aes = policy_with(QL_OP_FPE);
+    outbuf e1 = redact(nat, (const uint8_t *)in, n, (size_t)-1, 1 << 20, 0, 0, QL_ENCODING_AUTO);
+    outbuf e2 = redact(aes, (const uint8_t *)in, n, (size_t)-1, 1 << 20, 0, 0, QL_ENCODING_AUTO);
+    assert_int_equal(e1.n, n);
+    assert_memory_not_equal(e1.data, e2.data, n);
+    outbuf d = redact(nat, e1.data, e1.n, (size_t)-1, 1 << 20, 0, 1, QL_ENCODING_AUTO);
+    assert_memory_equal(d.data, in, n);
+    free(e1.data);
+    free(e2.data);
+    free(d.data);
+    ql_policy_destroy(nat);
+    ql_policy_destroy(aes);
+}
+
 static uint8_t *convert(const char *to, const char *from_text, size_t *out_n)
 {
     iconv_t cd = iconv_open(to, "UTF-8");
@@ -306,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_policy_errors),
         cmocka_unit_test(test_cut_invariance),
         cmocka_unit_test(test_fpe_round_trip),
+        cmocka_unit_test(test_national_algorithms),
         cmocka_unit_test(test_encodings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
