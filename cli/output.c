@@ -16,6 +16,15 @@ void json_string(FILE *out, const char *s, size_t n)
     const uint8_t *p = (const uint8_t *)s;
     fputc('"', out);
     for (size_t i = 0; i < n;) {
+        /* Runs of plain ASCII go out in one write. */
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i) {
+            fwrite(p + i, 1, run - i, out);
+            i = run;
+            continue;
+        }
         uint8_t c = p[i];
         if (c == '"' || c == '\\') {
             fputc('\\', out);
