@@ -78,7 +78,7 @@ int       parse_date(const char *s, int32_t *out);
 int       cmd_redact(int argc, char **argv);
 int       cmd_evidence(int argc, char **argv);
 
-void json_string(FILE *out, const char *s, size_t n);
+void cli_json_string(FILE *out, const char *s, size_t n);
 void output_begin(cli_options *o);
 void output_file(cli_options *o, const char *path, const cli_finding *f, size_t n);
 void output_sarif(cli_options *o, const ql_rules *rules, const cli_file *files, size_t nfiles);

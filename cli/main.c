@@ -959,13 +959,13 @@ static int cmd_rules(int argc, char **argv)
             ql_rules_info(rules, i, &info);
             if (json) {
                 fputs(i ? ",{\"id\":" : "{\"id\":", stdout);
-                json_string(stdout, info.id, strlen(info.id));
+                cli_json_string(stdout, info.id, strlen(info.id));
                 fputs(",\"type\":", stdout);
-                json_string(stdout, info.type, strlen(info.type));
+                cli_json_string(stdout, info.type, strlen(info.type));
                 fputs(",\"category\":", stdout);
-                json_string(stdout, info.category, strlen(info.category));
+                cli_json_string(stdout, info.category, strlen(info.category));
                 printf(",\"severity\":\"%s\",\"description\":", ql_severity_name(info.severity));
-                json_string(stdout, info.description, strlen(info.description));
+                cli_json_string(stdout, info.description, strlen(info.description));
                 fputs("}", stdout);
             } else {
                 printf("%-28s %-22s %-20s %-8s %s\n", info.id, info.type, info.category,
@@ -981,6 +981,10 @@ static int cmd_rules(int argc, char **argv)
     return EXIT_ERROR;
 }
 
+/* The HTTP service (server/), linked into the command. */
+int ql_serve_main(int argc, char **argv);
+int ql_keys_main(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -995,6 +999,10 @@ int main(int argc, char **argv)
         return cmd_redact(argc - 2, argv + 2);
     if (strcmp(argv[1], "evidence") == 0)
         return cmd_evidence(argc - 2, argv + 2);
+    if (strcmp(argv[1], "serve") == 0)
+        return ql_serve_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keys") == 0)
+        return ql_keys_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("qinglang %s\n", ql_version());
         return EXIT_CLEAN;

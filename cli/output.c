@@ -1,7 +1,7 @@
 /*
  * output.c — findings as text, JSON, JSON Lines and SARIF.
  *
- * Every string that reaches JSON goes through json_string(), which also
+ * Every string that reaches JSON goes through cli_json_string(), which also
  * turns bytes that are not valid UTF-8 (a GB18030 file name, say) into
  * U+FFFD so the output is always valid JSON.  Raw values appear only with
  * --reveal.
@@ -11,7 +11,7 @@
 
 #include "cli.h"
 
-void json_string(FILE *out, const char *s, size_t n)
+void cli_json_string(FILE *out, const char *s, size_t n)
 {
     const uint8_t *p = (const uint8_t *)s;
     fputc('"', out);
@@ -68,7 +68,7 @@ void json_string(FILE *out, const char *s, size_t n)
 
 static void json_cstr(FILE *out, const char *s)
 {
-    json_string(out, s, strlen(s));
+    cli_json_string(out, s, strlen(s));
 }
 
 static void finding_json(FILE *out, const cli_finding *f, const char *path, int reveal)
@@ -89,7 +89,7 @@ static void finding_json(FILE *out, const cli_finding *f, const char *path, int 
     json_cstr(out, f->masked);
     if (reveal) {
         fputs(",\"value\":", out);
-        json_string(out, f->value, f->value_length);
+        cli_json_string(out, f->value, f->value_length);
     }
     fputs(",\"attributes\":{", out);
     for (size_t i = 0; i < f->attribute_count; i++) {

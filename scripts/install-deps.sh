@@ -15,7 +15,7 @@ esac
 
 PACKAGES="build-essential cmake pkg-config
 $MATCHER libpcre2-dev libyaml-dev libcmocka-dev libssl-dev libsqlite3-dev
-ripgrep python3"
+ripgrep python3 libmicrohttpd-dev libjansson-dev curl"
 
 missing=""
 for p in $PACKAGES; do
