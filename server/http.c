@@ -179,9 +179,18 @@ typedef struct reply {
 } reply;
 
 static const char *const routes[] = {
-    "/healthz", "/readyz", "/metrics", "/v1/scan", "/v1/scan/batch",
+    "/", "/healthz", "/readyz", "/metrics", "/v1/scan", "/v1/scan/batch",
     "/v1/redact", "/v1/rules", "/v1/admin/reload",
 };
+
+/* The web console: server/console/index.html, embedded at build time by
+ * scripts/embed-console.cmake. */
+extern const unsigned char srv_console_html[];
+extern const size_t srv_console_html_length;
+
+#define CONSOLE_POLICY \
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; " \
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 static const char *route_of(const char *url)
 {
@@ -228,6 +237,14 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, request *rq, cons
         goto out;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (strncmp(type, "text/html", 9) == 0) {
+        /* The console (GET /): its own origin and inline code only, never
+         * framed, never sniffed, no referrer to leak. */
+        MHD_add_response_header(resp, "Content-Security-Policy", CONSOLE_POLICY);
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    }
     if (retry_after)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
     if (status == 401)
@@ -811,6 +828,20 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, request *rq, const 
         srv_generation_release(gen);
         return send_reply(conn, rq, method, ready ? 200 : 503, "text/plain; charset=utf-8",
                           strdup(text), strlen(text), NULL);
+    }
+    if (strcmp(route, "/") == 0) {
+        /* The console needs no key: it asks for one and sends it with
+         * each API call. */
+        if (!get) {
+            fail(&r, 405, "method_not_allowed", "use GET");
+            goto send;
+        }
+        char *page = malloc(srv_console_html_length);
+        if (page)
+            memcpy(page, srv_console_html, srv_console_html_length);
+        srv_generation_release(gen);
+        return send_reply(conn, rq, method, 200, "text/html; charset=utf-8", page,
+                          srv_console_html_length, NULL);
     }
     if (strcmp(route, "other") == 0) {
         fail(&r, 404, "not_found", "no such endpoint");
