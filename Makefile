@@ -5,12 +5,13 @@
 #   make run      install dependencies, build, scan examples/
 #   make test     install dependencies, build with ASan+UBSan, run CTest
 #   make bench    build, generate the benchmark corpus, measure vs ripgrep
+#   make bench-server  the HTTP service under wrk (docs/bench-server.md)
 
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD  ?= build
 ASAN   ?= build-asan
 
-.PHONY: all build deps run test bench lint clean
+.PHONY: all build deps run test bench bench-server lint clean
 
 all: build
 
@@ -35,6 +36,9 @@ test: deps lint
 
 bench: deps build
 	@sh bench/run.sh $(BUILD)
+
+bench-server: deps build
+	@sh bench/server.sh $(BUILD)
 
 lint:
 	@sh scripts/lint.sh

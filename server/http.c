@@ -175,6 +175,8 @@ typedef struct request {
 typedef struct reply {
     unsigned status;
     json_t  *json;                /* owned */
+    char    *raw;                 /* owned: the body as text, instead of json */
+    size_t   raw_length;
     char     retry_after[16];
 } reply;
 
@@ -257,23 +259,43 @@ out:
     /* Counted before the client can read the answer, so a client that
      * reads /metrics next sees its own request. */
     srv_metrics_request(rq->route, status, rq->tenant[0] ? rq->tenant : "-", seconds);
-    char when[40];
+    char when[40], line[512];
     iso_time(when, sizeof when);
-    log_json(json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:f}", "time", when, "tenant",
-                       rq->tenant[0] ? rq->tenant : "-", "method", method_of(method), "path",
-                       rq->route, "status", (int)status, "bytes",
-                       (json_int_t)(rq->too_large ? rq->declared : rq->length), "response_bytes",
-                       (json_int_t)length, "findings", (json_int_t)rq->findings, "latency_ms",
-                       round(seconds * 1e6) / 1e3));
+    /* Every field is a fixed string, a validated key name or a number:
+     * nothing to escape. */
+    int n = snprintf(line, sizeof line,
+                     "{\"time\":\"%s\",\"tenant\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
+                     "\"status\":%u,\"bytes\":%llu,\"response_bytes\":%zu,\"findings\":%zu,"
+                     "\"latency_ms\":%.3f}\n",
+                     when, rq->tenant[0] ? rq->tenant : "-", method_of(method), rq->route, status,
+                     (unsigned long long)(rq->too_large ? rq->declared : rq->length), length,
+                     rq->findings, round(seconds * 1e6) / 1e3);
+    if (n > 0 && (size_t)n < sizeof line) {
+        flockfile(srv.log);
+        fwrite(line, 1, (size_t)n, srv.log);
+        fflush(srv.log);
+        funlockfile(srv.log);
+    }
     return ret;
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, request *rq, const char *method,
                                  reply *r)
 {
-    char *body = r->json ? json_dumps(r->json, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    char *body;
+    size_t blen;
+    if (r->raw) {
+        body = r->raw;
+        blen = r->raw_length;
+        r->raw = NULL;
+        json_decref(r->json);
+        r->json = NULL;
+    } else {
+        body = r->json ? json_dumps(r->json, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+        blen = body ? strlen(body) : 0;
+    }
     enum MHD_Result ret = send_reply(conn, rq, method, r->status, "application/json; charset=utf-8",
-                                     body, body ? strlen(body) : 0,
+                                     body, blen,
                                      r->retry_after[0] ? r->retry_after : NULL);
     json_decref(r->json);
     r->json = NULL;
@@ -437,7 +459,98 @@ static int request_input(json_t *obj, const uint8_t **data, size_t *length, uint
 
 /* ------------------------------------------------------------ findings */
 
+typedef struct tbuf {
+    char  *data;
+    size_t length, cap;
+    int    failed;
+} tbuf;
+
+static void tb_put(tbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->length + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 2048;
+        while (cap < b->length + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) {
+            b->failed = 1;
+            return;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->length, s, n);
+    b->length += n;
+    b->data[b->length] = '\0';
+}
+
+static void tb_lit(tbuf *b, const char *s) { tb_put(b, s, strlen(s)); }
+
+/* A JSON string: quotes, backslashes and control characters escaped,
+ * UTF-8 as is (what json_dumps without JSON_ENSURE_ASCII writes). */
+static void tb_str(tbuf *b, const char *s)
+{
+    static const char hexd[] = "0123456789abcdef";
+    const char *run = s;
+    tb_put(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        tb_put(b, run, (size_t)(s - run));
+        char e[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15]};
+        if (c == '"' || c == '\\') { e[1] = (char)c; tb_put(b, e, 2); }
+        else if (c == '\n') tb_put(b, "\\n", 2);
+        else if (c == '\t') tb_put(b, "\\t", 2);
+        else if (c == '\r') tb_put(b, "\\r", 2);
+        else tb_put(b, e, 6);
+        run = s + 1;
+    }
+    tb_put(b, run, (size_t)(s - run));
+    tb_put(b, "\"", 1);
+}
+
+static void finding_text(tbuf *b, const ql_finding *f)
+{
+    char num[160];
+    tb_lit(b, "{\"type\":");
+    tb_str(b, f->type);
+    tb_lit(b, ",\"category\":");
+    tb_str(b, f->category);
+    tb_lit(b, ",\"severity\":");
+    tb_str(b, ql_severity_name(f->severity));
+    /* jansson writes reals with a ".0" when they have no fraction; keep
+     * the same text so responses did not change with this writer. */
+    char conf[40];
+    int cl = snprintf(conf, sizeof conf, "%.6g", round(f->confidence * 100) / 100);
+    if (cl > 0 && (size_t)cl + 2 < sizeof conf && !strpbrk(conf, ".eE"))
+        memcpy(conf + cl, ".0", 3);
+    int n = snprintf(num, sizeof num, ",\"confidence\":%s,\"start\":%llu,\"end\":%llu,\"line\":%llu,\"column\":%llu,\"rule\":",
+                     conf, (unsigned long long)f->start, (unsigned long long)f->end,
+                     (unsigned long long)f->line, (unsigned long long)f->column);
+    tb_put(b, num, (size_t)n);
+    tb_str(b, f->rule_id);
+    tb_lit(b, ",\"masked\":");
+    tb_str(b, f->masked ? f->masked : "");
+    tb_lit(b, ",\"attributes\":{");
+    for (size_t i = 0; i < f->attribute_count; i++) {
+        const char *v = f->attributes[i].value;
+        if (i)
+            tb_put(b, ",", 1);
+        tb_str(b, f->attributes[i].key);
+        tb_put(b, ":", 1);
+        if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+            tb_lit(b, v);
+        else
+            tb_str(b, v);
+    }
+    tb_lit(b, "}}");
+}
+
 typedef struct collect {
+    tbuf             *text;       /* set: findings written as text here */
     json_t           *array;
     const srv_tenant *tenant;
     size_t            count;
@@ -466,6 +579,18 @@ static int on_finding(const ql_finding *f, void *user)
     collect *c = user;
     if (!srv_tenant_enabled(c->tenant, f->type))
         return 0;
+    if (c->text) {
+        if (c->count)
+            tb_put(c->text, ",", 1);
+        finding_text(c->text, f);
+        if (c->text->failed) {
+            c->failed = 1;
+            return 1;
+        }
+        c->count++;
+        srv_metrics_finding(f->type, c->tenant->name);
+        return 0;
+    }
     json_t *j = finding_json(f);
     if (!j || json_array_append_new(c->array, j) != 0) {
         c->failed = 1;
@@ -489,8 +614,8 @@ static int scan_one(srv_generation *gen, const srv_tenant *tenant, const uint8_t
     ql_scan_options_init(&opts);
     opts.encoding = encoding;
     c->tenant = tenant;
-    c->array = json_array();
-    ql_status st = c->array ? ql_scan(scanner, data, length, &opts, on_finding, c) : QL_ENOMEM;
+    c->array = c->text ? NULL : json_array();
+    ql_status st = c->array || c->text ? ql_scan(scanner, data, length, &opts, on_finding, c) : QL_ENOMEM;
     srv_metrics_scanned(length);
     if (st != QL_OK || c->failed) {
         fail(r, st == QL_EENCODING ? 400 : 500, st == QL_EENCODING ? "invalid_encoding" : "internal",
@@ -513,13 +638,24 @@ static void handle_scan(srv_generation *gen, const srv_tenant *tenant, json_t *b
     ql_encoding encoding;
     int is_base64;
     collect c = {0};
+    tbuf text = {0};
     if (request_input(body, &data, &length, &owned, &encoding, &is_base64, r) != 0)
         return;
+    c.text = &text;
+    tb_lit(&text, "{\"findings\":[");
     if (scan_one(gen, tenant, data, length, encoding, &c, r) == 0) {
+        tb_lit(&text, "]}");
         rq->findings = c.count;
         r->status = 200;
-        r->json = json_pack("{s:o}", "findings", c.array);
+        if (text.failed) {
+            fail(r, 500, "internal", "out of memory");
+        } else {
+            r->raw = text.data;
+            r->raw_length = text.length;
+            text.data = NULL;
+        }
     }
+    free(text.data);
     free(owned);
 }
 
