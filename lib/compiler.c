@@ -399,6 +399,16 @@ static void parse_rule(parse_ctx *p, yaml_node_t *n)
             perr(p, k, "unknown rule key '%s'", ks);
             continue;
         }
+        /* A key given twice would silently keep the last value. */
+        int repeated = 0;
+        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr && !repeated; q++) {
+            const char *qk = scalar(yaml_document_get_node(p->doc, q->key));
+            repeated = qk && strcmp(qk, ks) == 0;
+        }
+        if (repeated) {
+            perr(p, k, "duplicate key '%s' in a rule", ks);
+            continue;
+        }
         if (strcmp(ks, "id") == 0) {
             r.id = dup_scalar(p, v, "id");
             if (r.id && !dotted_name_ok(r.id, 1))

@@ -310,6 +310,7 @@ ql_status ql__decode(ql__decoder *d, const ql_allocator *a, const uint8_t *data,
             if (take)
                 memcpy(d->carry + d->carry_length, data, take);
             d->carry_length += take;
+            d->offset += take;   /* the carried bytes are consumed input too */
             return QL_OK;
         }
         uint64_t src = d->offset - d->carry_length;
@@ -317,7 +318,8 @@ ql_status ql__decode(ql__decoder *d, const ql_allocator *a, const uint8_t *data,
             return st;
         if (used >= d->carry_length) {
             size_t from_data = used - d->carry_length;
-            data += from_data;
+            if (from_data)
+                data += from_data;
             length -= from_data;
             d->offset += from_data;
             d->carry_length = 0;

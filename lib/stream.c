@@ -101,6 +101,8 @@ static ql_status run_window(ql_stream *s, uint64_t own_to, int at_end)
     ql_position wcur = cur;
     wcur.offset = ws;
 
+    if (end == ws)
+        return QL_OK;   /* nothing buffered: no window to run */
     ql__window w;
     memset(&w, 0, sizeof w);
     w.data = (const uint8_t *)s->buf.items + (ws - s->base);
@@ -216,7 +218,7 @@ static ql_status start_decoding(ql_stream *s)
     s->decoder.offset = bom;
     s->detecting = 0;
     /* The BOM is skipped; its bytes are still counted in source offsets. */
-    ql_status st = feed(s, h + bom, s->head.count - bom);
+    ql_status st = s->head.count > bom ? feed(s, h + bom, s->head.count - bom) : QL_OK;
     ql__vec_free(&s->scanner->allocator, &s->head);
     return st;
 }

@@ -708,11 +708,9 @@ static int v_ipv6(const ql__vctx *x, ql__cand *c)
         return 0;
     size_t n = t - p;
     const char *s = (const char *)x->data + p;
-    int colons = 0, letters = 0;
-    for (size_t i = 0; i < n; i++) {
+    int colons = 0;
+    for (size_t i = 0; i < n; i++)
         colons += s[i] == ':';
-        letters += is_alpha((unsigned char)s[i]);
-    }
     if (colons < 2 || n < 3)
         return 0;
     if (!ql__check_ipv6(s, n))
