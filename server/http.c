@@ -170,6 +170,7 @@ typedef struct request {
     int         too_large;
     int         responded;
     size_t      findings;
+    char        index[24];        /* /v1/evidence/{index}: the segment ("" if too long) */
 } request;
 
 typedef struct reply {
@@ -182,8 +183,12 @@ typedef struct reply {
 
 static const char *const routes[] = {
     "/", "/healthz", "/readyz", "/metrics", "/v1/scan", "/v1/scan/batch",
-    "/v1/redact", "/v1/rules", "/v1/admin/reload",
+    "/v1/redact", "/v1/rules", "/v1/admin/reload", "/v1/reports", "/v1/evidence/sth",
+    "/v1/evidence/proof", "/v1/evidence/consistency",
 };
+#define EVIDENCE_PREFIX "/v1/evidence/"
+#define EVIDENCE_ENTRY  "/v1/evidence/{index}"
+
 
 /* The web console: server/console/index.html, embedded at build time by
  * scripts/embed-console.cmake. */
@@ -199,6 +204,9 @@ static const char *route_of(const char *url)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(url, routes[i]) == 0)
             return routes[i];
+    if (strncmp(url, EVIDENCE_PREFIX, strlen(EVIDENCE_PREFIX)) == 0 &&
+        url[strlen(EVIDENCE_PREFIX)] && !strchr(url + strlen(EVIDENCE_PREFIX), '/'))
+        return EVIDENCE_ENTRY;
     return "other";
 }
 
@@ -549,8 +557,22 @@ static void finding_text(tbuf *b, const ql_finding *f)
     tb_lit(b, "}}");
 }
 
+typedef struct ev_findings {
+    ql_evidence_finding *items;   /* masked values owned (strdup) */
+    size_t               count, cap;
+} ev_findings;
+
+static void ev_findings_free(ev_findings *e)
+{
+    for (size_t i = 0; i < e->count; i++)
+        free((char *)e->items[i].masked);
+    free(e->items);
+    memset(e, 0, sizeof *e);
+}
+
 typedef struct collect {
     tbuf             *text;       /* set: findings written as text here */
+    ev_findings      *evidence;   /* set: findings also kept for an evidence entry */
     json_t           *array;
     const srv_tenant *tenant;
     size_t            count;
@@ -579,6 +601,31 @@ static int on_finding(const ql_finding *f, void *user)
     collect *c = user;
     if (!srv_tenant_enabled(c->tenant, f->type))
         return 0;
+    if (c->evidence) {
+        /* Type and rule id belong to the rule set, which the request's
+         * generation keeps alive; the masked value is copied. */
+        ev_findings *e = c->evidence;
+        if (e->count == e->cap) {
+            size_t cap = e->cap ? 2 * e->cap : 8;
+            ql_evidence_finding *grown = realloc(e->items, cap * sizeof *grown);
+            if (!grown) {
+                c->failed = 1;
+                return 1;
+            }
+            e->items = grown;
+            e->cap = cap;
+        }
+        ql_evidence_finding *ef = &e->items[e->count];
+        ef->type = f->type;
+        ef->rule_id = f->rule_id;
+        ef->start = f->start;
+        ef->end = f->end;
+        if (!(ef->masked = strdup(f->masked ? f->masked : ""))) {
+            c->failed = 1;
+            return 1;
+        }
+        e->count++;
+    }
     if (c->text) {
         if (c->count)
             tb_put(c->text, ",", 1);
@@ -627,6 +674,122 @@ static int scan_one(srv_generation *gen, const srv_tenant *tenant, const uint8_t
     return 0;
 }
 
+/* ------------------------------------------------------------ evidence */
+
+/* Receipts, heads and proofs in the canonical form `qinglang evidence`
+ * prints (cli/evidence.c): keys sorted, hashes as lower-case hex. */
+static void tb_hex(tbuf *b, const uint8_t *data, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    tb_put(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        char two[2] = {digits[data[i] >> 4], digits[data[i] & 15]};
+        tb_put(b, two, 2);
+    }
+    tb_put(b, "\"", 1);
+}
+
+static void tb_head(tbuf *b, const ql_evidence_tree_head *head)
+{
+    char num[96];
+    tb_lit(b, "{\"root\":");
+    tb_hex(b, head->root, sizeof head->root);
+    tb_lit(b, ",\"signature\":");
+    tb_hex(b, head->signature, sizeof head->signature);
+    snprintf(num, sizeof num, ",\"size\":%llu,\"time_ms\":%llu}", (unsigned long long)head->size,
+             (unsigned long long)head->time_ms);
+    tb_lit(b, num);
+}
+
+static void tb_proof(tbuf *b, const ql_evidence_proof *proof)
+{
+    tb_put(b, "[", 1);
+    for (size_t i = 0; i < proof->length; i++) {
+        if (i)
+            tb_put(b, ",", 1);
+        tb_hex(b, proof->hashes[i], QL_EVIDENCE_HASH_SIZE);
+    }
+    tb_put(b, "]", 1);
+}
+
+/* {"inclusion_proof":[...],"index":N,"leaf_hash":"...","tree_head":{...}} */
+static void tb_receipt(tbuf *b, uint64_t index, const uint8_t *leaf_hash,
+                       const ql_evidence_tree_head *head, const ql_evidence_proof *proof)
+{
+    char num[48];
+    tb_lit(b, "{\"inclusion_proof\":");
+    tb_proof(b, proof);
+    snprintf(num, sizeof num, ",\"index\":%llu,\"leaf_hash\":", (unsigned long long)index);
+    tb_lit(b, num);
+    tb_hex(b, leaf_hash, QL_EVIDENCE_HASH_SIZE);
+    tb_lit(b, ",\"tree_head\":");
+    tb_head(b, head);
+    tb_put(b, "}", 1);
+}
+
+static int no_evidence(const srv_generation *gen, reply *r)
+{
+    if (gen->evidence)
+        return 0;
+    fail(r, 404, "no_evidence_log", "this server has no evidence log (config: evidence)");
+    return 1;
+}
+
+static const char *ruleset_version(char *out, size_t size)
+{
+    snprintf(out, size, "serve-%s", ql_version());
+    return out;
+}
+
+/* Appends one record and writes its receipt (with the inclusion proof)
+ * to `b`; 0, or -1 with the reply set.  The receipt is written only once
+ * the entry is durable. */
+static int evidence_append(srv_generation *gen, const ql_evidence_record *record, tbuf *b, reply *r)
+{
+    srv_evidence *ev = gen->evidence;
+    ql_evidence_receipt *receipt = calloc(1, sizeof *receipt);
+    char why[SRV_ERROR_SIZE];
+    if (!receipt) {
+        fail(r, 500, "internal", "out of memory");
+        return -1;
+    }
+    pthread_mutex_lock(&ev->lock);
+    ql_status st = ql_evidence_append(ev->log, record, 1, 1, receipt);
+    if (st != QL_OK) {
+        const char *e = ql_evidence_log_error(ev->log);
+        snprintf(why, sizeof why, "evidence log: %.400s", e && *e ? e : ql_status_message(st));
+    }
+    pthread_mutex_unlock(&ev->lock);
+    if (st != QL_OK) {
+        char when[40];
+        iso_time(when, sizeof when);
+        log_json(json_pack("{s:s,s:s,s:s}", "time", when, "event", "evidence", "message", why));
+        fail(r, 500, "internal", "the evidence log could not record the entry");
+        free(receipt);
+        return -1;
+    }
+    tb_receipt(b, receipt->index, receipt->leaf_hash, &receipt->head, &receipt->proof);
+    free(receipt);
+    return 0;
+}
+
+/* An optional string field; 0, or -1 with the reply set. */
+static int optional_string(json_t *body, const char *name, const char **out, reply *r)
+{
+    json_t *v = json_object_get(body, name);
+    char msg[64];
+    *out = NULL;
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+        snprintf(msg, sizeof msg, "%s must be a string (without NUL)", name);
+        fail(r, 400, "invalid_field", msg);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
 /* ------------------------------------------------------------ endpoints */
 
 static void handle_scan(srv_generation *gen, const srv_tenant *tenant, json_t *body,
@@ -639,14 +802,41 @@ static void handle_scan(srv_generation *gen, const srv_tenant *tenant, json_t *b
     int is_base64;
     collect c = {0};
     tbuf text = {0};
+    ev_findings ev = {0};
+    json_t *want = json_object_get(body, "receipt");
+    if (want && !json_is_boolean(want)) {
+        fail(r, 400, "invalid_field", "receipt must be true or false");
+        return;
+    }
+    if (json_is_true(want) && no_evidence(gen, r))
+        return;
     if (request_input(body, &data, &length, &owned, &encoding, &is_base64, r) != 0)
         return;
     c.text = &text;
+    c.evidence = json_is_true(want) ? &ev : NULL;
     tb_lit(&text, "{\"findings\":[");
     if (scan_one(gen, tenant, data, length, encoding, &c, r) == 0) {
-        tb_lit(&text, "]}");
+        tb_lit(&text, "]");
         rq->findings = c.count;
         r->status = 200;
+        if (c.evidence) {
+            /* That this scan took place: the content's hash, never the
+             * content itself, and the masked findings. */
+            char version[64];
+            ql_evidence_record rec;
+            memset(&rec, 0, sizeof rec);
+            rec.kind = QL_EVIDENCE_SCAN_RECEIPT;
+            rec.tenant = rq->tenant;    /* the key's name, also for keys on the defaults */
+            rec.ruleset_version = ruleset_version(version, sizeof version);
+            rec.findings = ev.items;
+            rec.finding_count = ev.count;
+            rec.content = data;
+            rec.content_length = length;
+            tb_lit(&text, ",\"receipt\":");
+            if (evidence_append(gen, &rec, &text, r) != 0)
+                goto out;
+        }
+        tb_lit(&text, "}");
         if (text.failed) {
             fail(r, 500, "internal", "out of memory");
         } else {
@@ -655,8 +845,251 @@ static void handle_scan(srv_generation *gen, const srv_tenant *tenant, json_t *b
             text.data = NULL;
         }
     }
+out:
+    ev_findings_free(&ev);
     free(text.data);
     free(owned);
+}
+
+static void handle_report(srv_generation *gen, const srv_tenant *tenant, json_t *body,
+                          request *rq, reply *r)
+{
+    const char *url, *reporter, *note, *content;
+    json_t *jcontent = json_object_get(body, "content");
+    collect c = {0};
+    ev_findings ev = {0};
+    tbuf text = {0};
+    char version[64];
+    ql_evidence_record rec;
+    if (no_evidence(gen, r))
+        return;
+    if (!jcontent) {
+        fail(r, 400, "missing_field", "the report needs content: the reported text");
+        return;
+    }
+    if (!json_is_string(jcontent)) {
+        fail(r, 400, "invalid_field", "content must be a string");
+        return;
+    }
+    if (optional_string(body, "url", &url, r) != 0 || optional_string(body, "reporter", &reporter, r) != 0 ||
+        optional_string(body, "note", &note, r) != 0)
+        return;
+    content = json_string_value(jcontent);
+    c.text = NULL;
+    c.evidence = &ev;
+    if (scan_one(gen, tenant, (const uint8_t *)content, json_string_length(jcontent),
+                 QL_ENCODING_UTF8, &c, r) != 0)
+        goto out;
+    rq->findings = c.count;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = QL_EVIDENCE_ABUSE_REPORT;
+    rec.source_url = url;
+    rec.tenant = rq->tenant;    /* the key's name, also for keys on the defaults */
+    rec.ruleset_version = ruleset_version(version, sizeof version);
+    rec.findings = ev.items;
+    rec.finding_count = ev.count;
+    rec.content = (const uint8_t *)content;
+    rec.content_length = json_string_length(jcontent);
+    rec.store_content = 1;      /* encrypted, when the log has a content key */
+    if (evidence_append(gen, &rec, &text, r) != 0)
+        goto out;
+    if (text.failed) {
+        fail(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    r->status = 201;
+    r->raw = text.data;
+    r->raw_length = text.length;
+    text.data = NULL;
+out:
+    json_decref(c.array);
+    ev_findings_free(&ev);
+    free(text.data);
+}
+
+/* A query argument as a number: 1 found, 0 absent, -1 not a number. */
+static int query_u64(struct MHD_Connection *conn, const char *name, uint64_t *out)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    char *end = NULL;
+    if (!v)
+        return 0;
+    if (!*v || strlen(v) > 20 || *v < '0' || *v > '9')
+        return -1;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = n;
+    return 1;
+}
+
+static int parse_index(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    if (!*s || strlen(s) > 20 || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int is_admin(const srv_generation *gen, const char *name);
+
+/* GET /v1/evidence/...: entries, signed tree heads and proofs.  The log
+ * is held for the whole request (one thread at a time). */
+static void handle_evidence(srv_generation *gen, const char *name, struct MHD_Connection *conn,
+                            request *rq, reply *r)
+{
+    srv_evidence *ev = gen->evidence;
+    const char *route = rq->route;
+    ql_evidence_proof *proof = NULL;
+    ql_evidence_entry entry;
+    ql_evidence_tree_head head, head2;
+    uint64_t size = 0, index = 0, first = 0, second = 0;
+    int have_entry = 0, q1 = 0, q2 = 0;
+    tbuf text = {0};
+    ql_status st;
+
+    if (no_evidence(gen, r))
+        return;
+    /* Numbers first: a bad query is 400 whatever the log holds. */
+    if (strcmp(route, EVIDENCE_ENTRY) == 0) {
+        if (parse_index(rq->index, &index) != 0) {
+            fail(r, 400, "invalid_query", "the entry's index is a number: /v1/evidence/0");
+            return;
+        }
+    } else if (strcmp(route, "/v1/evidence/proof") == 0) {
+        if ((q1 = query_u64(conn, "index", &index)) != 1 || (q2 = query_u64(conn, "size", &second)) < 0) {
+            fail(r, 400, "invalid_query", "proof?index=N[&size=M]: numbers");
+            return;
+        }
+    } else if (strcmp(route, "/v1/evidence/consistency") == 0) {
+        if ((q1 = query_u64(conn, "first", &first)) != 1 || (q2 = query_u64(conn, "second", &second)) < 0) {
+            fail(r, 400, "invalid_query", "consistency?first=N[&second=M]: numbers");
+            return;
+        }
+    } else if ((q2 = query_u64(conn, "size", &second)) < 0) {
+        fail(r, 400, "invalid_query", "sth[?size=N]: a number");
+        return;
+    }
+    if (!(proof = calloc(1, sizeof *proof))) {
+        fail(r, 500, "internal", "out of memory");
+        return;
+    }
+    pthread_mutex_lock(&ev->lock);
+    st = ql_evidence_size(ev->log, &size);
+    if (st != QL_OK)
+        goto failed;
+    if (strcmp(route, EVIDENCE_ENTRY) == 0) {
+        if (index >= size) {
+            fail(r, 404, "not_found", "no entry with that index");
+            goto out;
+        }
+        if ((st = ql_evidence_get(ev->log, index, 0, &entry)) != QL_OK)
+            goto failed;
+        have_entry = 1;
+        /* An entry names its tenant: only that tenant and the admins may
+         * read it. */
+        json_t *parsed = json_loadb((const char *)entry.entry, entry.entry_length, 0, NULL);
+        const char *owner = json_string_value(json_object_get(json_object_get(parsed, "source"), "tenant"));
+        int allowed = is_admin(gen, name) || (owner && strcmp(owner, name) == 0);
+        json_decref(parsed);
+        if (!allowed) {
+            fail(r, 403, "forbidden", "the entry belongs to another tenant");
+            goto out;
+        }
+        char num[48];
+        tb_lit(&text, "{\"entry\":");
+        tb_put(&text, (const char *)entry.entry, entry.entry_length);
+        snprintf(num, sizeof num, ",\"index\":%llu,\"leaf_hash\":", (unsigned long long)index);
+        tb_lit(&text, num);
+        tb_hex(&text, entry.leaf_hash, QL_EVIDENCE_HASH_SIZE);
+        tb_put(&text, "}", 1);
+    } else if (strcmp(route, "/v1/evidence/sth") == 0) {
+        if (q2 && second > size) {
+            fail(r, 404, "not_found", "the log is not that large yet");
+            goto out;
+        }
+        if ((st = ql_evidence_tree_head_get(ev->log, q2 ? second : UINT64_MAX, &head)) != QL_OK) {
+            fail(r, 404, "not_found", "no signed tree head of that size");
+            goto out;
+        }
+        tb_head(&text, &head);
+    } else if (strcmp(route, "/v1/evidence/proof") == 0) {
+        if (q2 != 1)
+            second = size;
+        if (second > size || index >= size) {
+            fail(r, 404, "not_found", index >= size ? "no entry with that index" : "the log is not that large yet");
+            goto out;
+        }
+        if (index >= second) {
+            fail(r, 400, "invalid_query", "index must be below size");
+            goto out;
+        }
+        if (ql_evidence_tree_head_get(ev->log, second, &head) != QL_OK) {
+            fail(r, 404, "not_found", "no signed tree head of that size");
+            goto out;
+        }
+        if ((st = ql_evidence_get(ev->log, index, 0, &entry)) != QL_OK)
+            goto failed;
+        have_entry = 1;
+        if ((st = ql_evidence_inclusion_proof(ev->log, index, head.size, proof)) != QL_OK)
+            goto failed;
+        tb_receipt(&text, index, entry.leaf_hash, &head, proof);
+    } else {
+        if (q2 != 1)
+            second = size;
+        if (first > size || second > size) {
+            fail(r, 404, "not_found", "the log is not that large yet");
+            goto out;
+        }
+        if (first > second) {
+            fail(r, 400, "invalid_query", "first must not be larger than second");
+            goto out;
+        }
+        if (ql_evidence_tree_head_get(ev->log, first, &head) != QL_OK ||
+            ql_evidence_tree_head_get(ev->log, second, &head2) != QL_OK) {
+            fail(r, 404, "not_found", "no signed tree head of that size");
+            goto out;
+        }
+        if ((st = ql_evidence_consistency_proof(ev->log, first, second, proof)) != QL_OK)
+            goto failed;
+        tb_lit(&text, "{\"consistency_proof\":");
+        tb_proof(&text, proof);
+        tb_lit(&text, ",\"tree_head_1\":");
+        tb_head(&text, &head);
+        tb_lit(&text, ",\"tree_head_2\":");
+        tb_head(&text, &head2);
+        tb_put(&text, "}", 1);
+    }
+    if (text.failed) {
+        fail(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    r->status = 200;
+    r->raw = text.data;
+    r->raw_length = text.length;
+    text.data = NULL;
+    goto out;
+failed:
+    {
+        const char *e = ql_evidence_log_error(ev->log);
+        char when[40];
+        iso_time(when, sizeof when);
+        log_json(json_pack("{s:s,s:s,s:s}", "time", when, "event", "evidence", "message",
+                           e && *e ? e : ql_status_message(st)));
+        fail(r, 500, "internal", "the evidence log could not answer");
+    }
+out:
+    if (have_entry)
+        ql_evidence_entry_free(ev->log, &entry);
+    pthread_mutex_unlock(&ev->lock);
+    free(proof);
+    free(text.data);
 }
 
 static void handle_batch(srv_generation *gen, const srv_tenant *tenant, json_t *body,
@@ -983,7 +1416,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, request *rq, const 
         fail(&r, 404, "not_found", "no such endpoint");
         goto send;
     }
-    int wants_post = route[1] == 'v' && strcmp(route, "/v1/rules") != 0;
+    int is_evidence = strncmp(route, EVIDENCE_PREFIX, strlen(EVIDENCE_PREFIX)) == 0;
+    int wants_post = route[1] == 'v' && strcmp(route, "/v1/rules") != 0 && !is_evidence;
     if ((wants_post && !post) || (!wants_post && !get)) {
         fail(&r, 405, "method_not_allowed", wants_post ? "use POST" : "use GET");
         goto send;
@@ -1026,7 +1460,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, request *rq, const 
         goto send;
     }
     if (get) {
-        handle_rules(gen, tenant, &r);
+        if (is_evidence)
+            handle_evidence(gen, name, conn, rq, &r);
+        else
+            handle_rules(gen, tenant, &r);
         goto send;
     }
     if (rq->too_large) {
@@ -1061,6 +1498,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, request *rq, const 
         handle_scan(gen, tenant, body, rq, &r);
     else if (strcmp(route, "/v1/scan/batch") == 0)
         handle_batch(gen, tenant, body, rq, &r);
+    else if (strcmp(route, "/v1/reports") == 0)
+        handle_report(gen, tenant, body, rq, &r);
     else
         handle_redact(gen, tenant, body, rq, &r);
 send:
@@ -1083,6 +1522,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         rq->start = now_seconds(CLOCK_MONOTONIC);
         rq->route = route_of(url);
+        if (strcmp(rq->route, EVIDENCE_ENTRY) == 0) {
+            const char *seg = url + strlen(EVIDENCE_PREFIX);
+            if (strlen(seg) < sizeof rq->index)
+                snprintf(rq->index, sizeof rq->index, "%s", seg);
+        }
         *con_cls = rq;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {

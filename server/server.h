@@ -11,6 +11,7 @@
 #ifndef QL_SERVER_H
 #define QL_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,6 +76,22 @@ typedef struct srv_tenant {
     double   rate, burst;         /* requests per second; 0: unlimited */
 } srv_tenant;
 
+/* The evidence log (docs/serve.md, "Evidence"), opened when the config
+ * has an `evidence:` section.  A ql_evidence_log belongs to one thread at
+ * a time, so every use, reads included, holds `lock`. */
+typedef struct srv_evidence {
+    pthread_mutex_t  lock;
+    ql_evidence_log *log;
+    int              has_content_key;
+} srv_evidence;
+
+/* Opens the log at `log_path` (created, signed with `key_file`, when it
+ * does not exist yet); `content_key_file` may be NULL.  NULL with `error`
+ * filled in. */
+srv_evidence *srv_evidence_open(const char *log_path, const char *key_file,
+                                const char *content_key_file, char *error, size_t error_size);
+void srv_evidence_close(srv_evidence *ev);
+
 typedef struct srv_generation {
     atomic_int   refs;
     uint64_t     id;
@@ -89,6 +106,7 @@ typedef struct srv_generation {
     size_t       admin_count;
     size_t       max_body;
     size_t       max_batch;
+    srv_evidence *evidence;       /* NULL: no `evidence:` section */
 } srv_generation;
 
 /* A reload's outcome when it fails: a sentence and the rule compiler's

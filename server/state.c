@@ -145,6 +145,7 @@ void srv_generation_release(srv_generation *gen)
     for (size_t i = 0; i < gen->admin_count; i++)
         free(gen->admins[i]);
     free(gen->admins);
+    srv_evidence_close(gen->evidence);
     free(gen);
 }
 
@@ -389,6 +390,34 @@ srv_generation *srv_generation_build(const char *config_path, uint64_t id,
                 goto out;
             }
             gen->admin_count++;
+        }
+    }
+
+    if ((v = json_object_get(root, "evidence"))) {
+        static const char *const names[3] = {"log", "key_file", "content_key_file"};
+        char paths[3][PATH_MAX];
+        json_t *item;
+        if (!json_is_object(v)) {
+            snprintf(msg, msize, "evidence: expected a mapping (log, key_file, content_key_file)");
+            goto out;
+        }
+        for (size_t i = 0; i < 3; i++) {
+            paths[i][0] = '\0';
+            if (!(item = json_object_get(v, names[i])) && i < 2) {
+                snprintf(msg, msize, "evidence.%s: missing", names[i]);
+                goto out;
+            }
+            if (item && (!json_is_string(item) ||
+                         resolve(config_path, json_string_value(item), paths[i], sizeof paths[i]) != 0)) {
+                snprintf(msg, msize, "evidence.%s: expected a file name", names[i]);
+                goto out;
+            }
+        }
+        char eerr[SRV_ERROR_SIZE];
+        if (!(gen->evidence = srv_evidence_open(paths[0], paths[1], paths[2][0] ? paths[2] : NULL,
+                                                eerr, sizeof eerr))) {
+            snprintf(msg, msize, "evidence: %.400s", eerr);
+            goto out;
         }
     }
 
