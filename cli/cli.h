@@ -75,6 +75,7 @@ cli_file *add_file(file_list *l, const char *path, const char *open_path);
 int       excluded(const char *path, const char *const *globs, size_t n);
 void      walk(file_list *l, const char *dir, const char *const *globs, size_t nglobs, int depth);
 int       parse_date(const char *s, int32_t *out);
+int       parse_encoding(const char *name, ql_encoding *out);
 int       cmd_redact(int argc, char **argv);
 int       cmd_evidence(int argc, char **argv);
 

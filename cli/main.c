@@ -536,6 +536,28 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* --encoding's names, shared by scan and redact; prints why on failure. */
+int parse_encoding(const char *name, ql_encoding *out)
+{
+    static const struct {
+        const char *name;
+        ql_encoding encoding;
+    } names[] = {
+        {"auto", QL_ENCODING_AUTO},        {"utf-8", QL_ENCODING_UTF8},
+        {"utf8", QL_ENCODING_UTF8},        {"gb18030", QL_ENCODING_GB18030},
+        {"gbk", QL_ENCODING_GB18030},      {"gb2312", QL_ENCODING_GB18030},
+        {"utf-16le", QL_ENCODING_UTF16LE}, {"utf-16be", QL_ENCODING_UTF16BE},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i].name) == 0) {
+            *out = names[i].encoding;
+            return 0;
+        }
+    fprintf(stderr, "%s: unknown encoding '%s' (auto, utf-8, gb18030, utf-16le, utf-16be)\n",
+            progname, name);
+    return -1;
+}
+
 int parse_date(const char *s, int32_t *out)
 {
     int y, m, d;
@@ -612,15 +634,8 @@ static int scan_main(int argc, char **argv, const char **paths, const char **glo
             ra.builtin = 0;
         } else if (strcmp(a, "--encoding") == 0) {
             NEEDS_VALUE();
-            if (strcmp(val, "auto") == 0) opt.scan.encoding = QL_ENCODING_AUTO;
-            else if (strcasecmp(val, "utf-8") == 0 || strcasecmp(val, "utf8") == 0) opt.scan.encoding = QL_ENCODING_UTF8;
-            else if (strcasecmp(val, "gb18030") == 0 || strcasecmp(val, "gbk") == 0 || strcasecmp(val, "gb2312") == 0) opt.scan.encoding = QL_ENCODING_GB18030;
-            else if (strcasecmp(val, "utf-16le") == 0) opt.scan.encoding = QL_ENCODING_UTF16LE;
-            else if (strcasecmp(val, "utf-16be") == 0) opt.scan.encoding = QL_ENCODING_UTF16BE;
-            else {
-                fprintf(stderr, "%s: unknown encoding '%s'\n", progname, val);
+            if (parse_encoding(val, &opt.scan.encoding) != 0)
                 return EXIT_ERROR;
-            }
         } else if (strcmp(a, "--min-confidence") == 0) {
             NEEDS_VALUE();
             char *end;

@@ -326,15 +326,8 @@ int cmd_redact(int argc, char **argv)
             const char *v = VALUE();
             if (!v)
                 goto out;
-            if (strcmp(v, "auto") == 0) opts.encoding = QL_ENCODING_AUTO;
-            else if (strcasecmp(v, "utf-8") == 0 || strcasecmp(v, "utf8") == 0) opts.encoding = QL_ENCODING_UTF8;
-            else if (strcasecmp(v, "gb18030") == 0 || strcasecmp(v, "gbk") == 0) opts.encoding = QL_ENCODING_GB18030;
-            else if (strcasecmp(v, "utf-16le") == 0) opts.encoding = QL_ENCODING_UTF16LE;
-            else if (strcasecmp(v, "utf-16be") == 0) opts.encoding = QL_ENCODING_UTF16BE;
-            else {
-                fprintf(stderr, "%s: unknown encoding '%s'\n", progname, v);
+            if (parse_encoding(v, &opts.encoding) != 0)
                 goto out;
-            }
         } else if (strcmp(a, "--today") == 0) {
             const char *v = VALUE();
             if (!v || parse_date(v, &opts.today) != 0) {
