@@ -19,4 +19,12 @@ typedef struct ql__builtin_pack {
 extern const ql__builtin_pack ql__builtin_packs[];
 extern const size_t           ql__builtin_pack_count;
 
+/* The moderation lexicons, from the YAML files in rules/lexicons/ (lib/moderate.c). */
+extern const ql__builtin_pack ql__lexicon_packs[];
+extern const size_t           ql__lexicon_pack_count;
+
+/* The LLM gateway's prompt-injection rules, from the YAML files in rules/gateway/. */
+extern const ql__builtin_pack ql__gateway_packs[];
+extern const size_t           ql__gateway_pack_count;
+
 #endif
