@@ -350,6 +350,8 @@ typedef struct ql_evidence_log ql_evidence_log;
 #define QL_EVIDENCE_SIGNATURE_SIZE 64
 /* The longest proof of a tree of up to 2^64 leaves. */
 #define QL_EVIDENCE_MAX_PROOF      130
+/* The longest reporter or note a record may hold, in bytes. */
+#define QL_EVIDENCE_MAX_REPORT_FIELD 65536
 
 typedef enum ql_evidence_kind {
     QL_EVIDENCE_FINDING_REPORT = 0,   /* "finding_report": what a scan found */
@@ -374,7 +376,13 @@ typedef struct ql_evidence_finding {
  * strings are left out of the entry.  `content` (may be empty) is hashed
  * always, and also stored encrypted when the log was opened with a content
  * key and `store_content` is set.  `time_ms` is milliseconds since the Unix
- * epoch (UTC); 0 means the system clock at the call, recorded as it reads. */
+ * epoch (UTC); 0 means the system clock at the call, recorded as it reads.
+ * `reporter` (the reporter's contact) and `note` (their free text), UTF-8,
+ * at most QL_EVIDENCE_MAX_REPORT_FIELD bytes each, only for
+ * QL_EVIDENCE_ABUSE_REPORT (QL_EINVAL otherwise): personal
+ * data, never written in clear.  The entry holds an HMAC-SHA-256
+ * commitment to each, and, when the log has a content key, each encrypted
+ * under it (docs/evidence.md, "Reports"). */
 typedef struct ql_evidence_record {
     ql_evidence_kind kind;
     uint64_t         time_ms;
@@ -387,6 +395,8 @@ typedef struct ql_evidence_record {
     const uint8_t   *content;
     size_t           content_length;
     int              store_content;
+    const char      *reporter;
+    const char      *note;
 } ql_evidence_record;
 
 /* A signed tree head: the log's state after a commit.  The signature is
@@ -417,7 +427,10 @@ typedef struct ql_evidence_receipt {
  * canonical JSON (the Merkle leaf), `stored_content` the encrypted
  * content as held (nonce || ciphertext || tag; NULL if none), `content`
  * the plaintext when the log has the content key and was asked to decrypt
- * (NULL otherwise).  Release with ql_evidence_entry_free. */
+ * (NULL otherwise).  `reporter` and `note` (NUL-terminated) are a
+ * report's decrypted values, likewise only when asked to decrypt and
+ * checked against their commitments (NULL otherwise).  Release with
+ * ql_evidence_entry_free, which also wipes them. */
 typedef struct ql_evidence_entry {
     uint64_t index;
     uint8_t  leaf_hash[QL_EVIDENCE_HASH_SIZE];
@@ -427,6 +440,8 @@ typedef struct ql_evidence_entry {
     size_t   stored_content_length;
     uint8_t *content;
     size_t   content_length;
+    char    *reporter;
+    char    *note;
 } ql_evidence_entry;
 
 /* A problem found by a verification: the entry it concerns (-1 when it is
@@ -496,7 +511,9 @@ ql_status ql_evidence_append(ql_evidence_log *log, const ql_evidence_record *rec
 ql_status ql_evidence_size(ql_evidence_log *log, uint64_t *size);
 
 /* Entry `index`; with `decrypt` (needs the content key) also the plaintext,
- * checked against the entry's content_sha256. */
+ * checked against the entry's content_sha256, and a report's reporter and
+ * note, checked against their commitments.  QL_EINVAL when `decrypt` finds
+ * nothing held encrypted in the entry. */
 ql_status ql_evidence_get(ql_evidence_log *log, uint64_t index, int decrypt,
                           ql_evidence_entry *out);
 void      ql_evidence_entry_free(ql_evidence_log *log, ql_evidence_entry *entry);

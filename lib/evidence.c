@@ -30,8 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -40,7 +42,11 @@
 
 #define HASH_SIZE          QL_EVIDENCE_HASH_SIZE
 #define SIG_SIZE           QL_EVIDENCE_SIGNATURE_SIZE
-#define ENTRY_VERSION      1
+/* The version new entries get.  Version 1 entries (before reports held a
+ * reporter and a note) are still read and verified: they are the same
+ * format without the `report` member. */
+#define ENTRY_VERSION      2
+#define ENTRY_VERSION_MIN  1
 #define PACKAGE_FORMAT     "qinglang-evidence-package-v1"
 #define STH_LABEL          "qinglang-sth-v1"
 #define STH_LABEL_LENGTH   15
@@ -49,6 +55,13 @@
 #define GCM_TAG_SIZE       16
 #define GCM_AAD            "qinglang-evidence-content-v1"
 #define KEY_ID_LABEL       "qinglang-content-key-id-v1"
+/* A report's reporter and note (docs/evidence.md, "Reports"): the label of
+ * their opening key, the additional data of their encryption (followed by
+ * 0x00 and the field's name), their salt's size and their largest size. */
+#define REPORT_OPENING     "qinglang-report-opening-v2"
+#define REPORT_AAD         "qinglang-evidence-report-v2"
+#define REPORT_SALT_SIZE   16
+#define MAX_REPORT_FIELD   ((size_t)QL_EVIDENCE_MAX_REPORT_FIELD)
 /* Canonical integers stay within what every JSON reader holds exactly. */
 #define JSON_INT_MAX       ((UINT64_C(1) << 53) - 1)
 /* Caps: an entry, a package, a parsed document's depth. */
@@ -1254,11 +1267,44 @@ static void key_id(const uint8_t key[32], char out[17])
     hex_encode(digest, 8, out);
 }
 
+static int random_bytes(uint8_t *out, size_t n)
+{
+    return n <= INT32_MAX && RAND_bytes(out, (int)n) == 1 ? 0 : -1;
+}
+
+int (*ql__evidence_random)(uint8_t *out, size_t n) = random_bytes;
+
+/* HMAC-SHA-256 over a || b || c; -1 if OpenSSL fails. */
+static int hmac_sha256(const uint8_t *key, size_t key_length, const void *a, size_t an,
+                       const void *b, size_t bn, const void *c, size_t cn, uint8_t out[HASH_SIZE])
+{
+    static const uint8_t no_key = 0;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[2];
+    size_t length = 0;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    /* HMAC with the empty key is HMAC with a key of zero bytes (RFC 2104
+     * pads keys with zeros); OpenSSL wants a pointer all the same. */
+    int ok = ctx && EVP_MAC_init(ctx, key_length ? key : &no_key, key_length, params) == 1 &&
+             (an == 0 || EVP_MAC_update(ctx, a, an) == 1) &&
+             (bn == 0 || EVP_MAC_update(ctx, b, bn) == 1) &&
+             (cn == 0 || EVP_MAC_update(ctx, c, cn) == 1) &&
+             EVP_MAC_final(ctx, out, &length, HASH_SIZE) == 1 && length == HASH_SIZE;
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    return ok ? 0 : -1;
+}
+
 /* nonce || ciphertext || tag, the nonce fresh from the random generator:
  * with random 96-bit nonces one key stays safe for far more entries than
- * a log holds (NIST SP 800-38D's 2^32 invocations). */
-static ql_status encrypt_content(const ql_allocator *a, const uint8_t key[32],
-                                 const uint8_t *plain, size_t n, uint8_t **out, size_t *out_length)
+ * a log holds (NIST SP 800-38D's 2^32 invocations).  `aad` is the
+ * additional data: what the blob is (content, or which report field), so
+ * one cannot stand in for another. */
+static ql_status encrypt_blob(const ql_allocator *a, const uint8_t key[32],
+                              const uint8_t *aad, size_t aad_length,
+                              const uint8_t *plain, size_t n, uint8_t **out, size_t *out_length)
 {
     ql_status status = QL_ECRYPTO;
     EVP_CIPHER_CTX *ctx = NULL;
@@ -1268,11 +1314,11 @@ static ql_status encrypt_content(const ql_allocator *a, const uint8_t key[32],
     uint8_t *blob = ql__malloc(a, n + GCM_NONCE_SIZE + GCM_TAG_SIZE);
     if (!blob)
         return QL_ENOMEM;
-    if (RAND_bytes(blob, GCM_NONCE_SIZE) != 1)
+    if (ql__evidence_random(blob, GCM_NONCE_SIZE) != 0)
         goto out;
     ctx = EVP_CIPHER_CTX_new();
     if (!ctx || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, blob) != 1 ||
-        EVP_EncryptUpdate(ctx, NULL, &len, (const uint8_t *)GCM_AAD, (int)strlen(GCM_AAD)) != 1 ||
+        EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_length) != 1 ||
         (n && EVP_EncryptUpdate(ctx, blob + GCM_NONCE_SIZE, &len, plain, (int)n) != 1) ||
         EVP_EncryptFinal_ex(ctx, blob + GCM_NONCE_SIZE + n, &len) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_SIZE,
@@ -1291,8 +1337,9 @@ out:
 }
 
 /* QL_EVERIFY when the tag does not match (another key, or altered). */
-static ql_status decrypt_content(const ql_allocator *a, const uint8_t key[32],
-                                 const uint8_t *blob, size_t n, uint8_t **out, size_t *out_length)
+static ql_status decrypt_blob(const ql_allocator *a, const uint8_t key[32],
+                              const uint8_t *aad, size_t aad_length,
+                              const uint8_t *blob, size_t n, uint8_t **out, size_t *out_length)
 {
     ql_status status = QL_ECRYPTO;
     EVP_CIPHER_CTX *ctx = NULL;
@@ -1307,7 +1354,7 @@ static ql_status decrypt_content(const ql_allocator *a, const uint8_t key[32],
     memcpy(tag, blob + n - GCM_TAG_SIZE, GCM_TAG_SIZE);
     ctx = EVP_CIPHER_CTX_new();
     if (!ctx || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, blob) != 1 ||
-        EVP_DecryptUpdate(ctx, NULL, &len, (const uint8_t *)GCM_AAD, (int)strlen(GCM_AAD)) != 1 ||
+        EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_length) != 1 ||
         (plain_length && EVP_DecryptUpdate(ctx, plain, &len, blob + GCM_NONCE_SIZE,
                                            (int)plain_length) != 1) ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG_SIZE, tag) != 1)
@@ -1324,6 +1371,163 @@ out:
     *out = plain;
     *out_length = plain_length;
     return QL_OK;
+}
+
+static ql_status encrypt_content(const ql_allocator *a, const uint8_t key[32],
+                                 const uint8_t *plain, size_t n, uint8_t **out, size_t *out_length)
+{
+    return encrypt_blob(a, key, (const uint8_t *)GCM_AAD, strlen(GCM_AAD), plain, n, out,
+                        out_length);
+}
+
+static ql_status decrypt_content(const ql_allocator *a, const uint8_t key[32],
+                                 const uint8_t *blob, size_t n, uint8_t **out, size_t *out_length)
+{
+    return decrypt_blob(a, key, (const uint8_t *)GCM_AAD, strlen(GCM_AAD), blob, n, out,
+                        out_length);
+}
+
+/* -------------------------------------------------------------- reports */
+
+/* An abuse report's reporter (their contact) and note (their free text) are
+ * personal data: an entry never holds them in clear.  It holds, under
+ * `report`, a random salt, and per field an HMAC-SHA-256 commitment keyed
+ * with the report's opening key, HMAC-SHA-256(content key, or the empty
+ * key without one; REPORT_OPENING || salt); with a content key also the
+ * value encrypted under it.  Whoever holds a value and the opening key can
+ * show that the entry recorded that value; without the content key the
+ * opening key of a report cannot be computed, so log readers cannot test
+ * guesses, and the operator can hand out one report's opening key without
+ * exposing any other.  docs/evidence.md, "Reports", has the exact bytes. */
+
+/* The report fields in the order entries hold them (sorted). */
+static const char *const report_fields[2] = {"note", "reporter"};
+
+static void buffer_base64(buffer *b, const uint8_t *data, size_t n);
+static int base64_decode(const ql_allocator *a, const char *text, size_t n, uint8_t **out,
+                         size_t *length);
+
+static int report_opening_key(const uint8_t *content_key, const uint8_t salt[REPORT_SALT_SIZE],
+                              uint8_t out[HASH_SIZE])
+{
+    return hmac_sha256(content_key, content_key ? 32 : 0, REPORT_OPENING, strlen(REPORT_OPENING),
+                       salt, REPORT_SALT_SIZE, NULL, 0, out);
+}
+
+/* HMAC-SHA-256(opening key, field name || 0x00 || value). */
+static int report_commitment(const uint8_t opening[HASH_SIZE], const char *field,
+                             const char *value, size_t n, uint8_t out[HASH_SIZE])
+{
+    return hmac_sha256(opening, HASH_SIZE, field, strlen(field) + 1, value, n, NULL, 0, out);
+}
+
+/* The encryption's additional data: REPORT_AAD || 0x00 || field name. */
+static size_t report_aad(const char *field, uint8_t out[64])
+{
+    size_t label = strlen(REPORT_AAD), name = strlen(field);
+    memcpy(out, REPORT_AAD, label);
+    out[label] = 0;
+    memcpy(out + label + 1, field, name);
+    return label + 1 + name;
+}
+
+/* Checks a `report` member's shape and, given a content key (`key`, whose
+ * id is `key_id`), decrypts each value held encrypted and checks it
+ * against its commitment; `values` (may be NULL) then receives the
+ * plaintexts in report_fields order (NULL for a field not there).
+ * QL_EINVAL for a malformed report, QL_EVERIFY for a value that does not
+ * decrypt or match, `why` saying which; QL_ENOMEM. */
+static ql_status check_report(const ql_allocator *a, const jv *report, const uint8_t *key,
+                              const char *key_id, char *values[2], char *why, size_t why_size)
+{
+    ql_status status = QL_OK;
+    uint8_t salt[REPORT_SALT_SIZE], opening[HASH_SIZE], want[HASH_SIZE], got[HASH_SIZE];
+    const jv *fields[2];
+    size_t present = 0;
+    if (values)
+        values[0] = values[1] = NULL;
+    if (!report || report->type != JV_OBJECT ||
+        jv_hex(report, "salt", salt, sizeof salt) != 0) {
+        set_error(why, why_size, "its report has no valid salt");
+        return QL_EINVAL;
+    }
+    const jv *id = jv_get(report, "key_id");
+    int encrypted = id != NULL;
+    if (id && id->type != JV_STRING) {
+        set_error(why, why_size, "its report's key_id is not a string");
+        return QL_EINVAL;
+    }
+    for (int i = 0; i < 2; i++) {
+        const jv *f = fields[i] = jv_get(report, report_fields[i]);
+        if (!f)
+            continue;
+        present++;
+        const jv *cipher = jv_get(f, "ciphertext");
+        if (f->type != JV_OBJECT || jv_hex(f, "hmac_sha256", want, HASH_SIZE) != 0 ||
+            (cipher && cipher->type != JV_STRING) || (cipher != NULL) != encrypted ||
+            f->count != (size_t)(encrypted ? 2 : 1)) {
+            set_error(why, why_size, "its report's %s is malformed", report_fields[i]);
+            return QL_EINVAL;
+        }
+    }
+    if (present == 0 || report->count != present + 1 + (size_t)encrypted) {
+        set_error(why, why_size, "its report has %s",
+                  present ? "members the format does not have" : "neither reporter nor note");
+        return QL_EINVAL;
+    }
+    if (!key || !encrypted)
+        return QL_OK;
+    if (!key_id || strcmp(id->string, key_id) != 0) {
+        set_error(why, why_size, "its report was encrypted with another key (key id %s)",
+                  id->string);
+        return QL_EVERIFY;
+    }
+    if (report_opening_key(key, salt, opening) != 0)
+        return QL_ECRYPTO;
+    for (int i = 0; i < 2 && status == QL_OK; i++) {
+        uint8_t aad[64], *blob = NULL, *plain = NULL;
+        size_t aad_length = report_aad(report_fields[i], aad), blob_length = 0, plain_length = 0;
+        const jv *cipher = jv_get(fields[i], "ciphertext");
+        if (!fields[i])
+            continue;
+        jv_hex(fields[i], "hmac_sha256", want, HASH_SIZE);
+        if (base64_decode(a, cipher->string, cipher->string_length, &blob, &blob_length) != 0) {
+            set_error(why, why_size, "its report's %s is not base64", report_fields[i]);
+            status = QL_EINVAL;
+            break;
+        }
+        status = decrypt_blob(a, key, aad, aad_length, blob, blob_length, &plain, &plain_length);
+        ql__free(a, blob);
+        if (status == QL_EVERIFY)
+            set_error(why, why_size, "its report's %s does not decrypt with this key (another "
+                                     "key, or altered)", report_fields[i]);
+        if (status != QL_OK)
+            break;
+        if (report_commitment(opening, report_fields[i], (const char *)plain, plain_length,
+                              got) != 0) {
+            status = QL_ECRYPTO;
+        } else if (CRYPTO_memcmp(want, got, HASH_SIZE) != 0 ||
+                   memchr(plain, 0, plain_length) != NULL) {
+            set_error(why, why_size, "its report's decrypted %s does not match its commitment",
+                      report_fields[i]);
+            status = QL_EVERIFY;
+        }
+        if (status == QL_OK && values) {
+            values[i] = (char *)plain;
+        } else {
+            OPENSSL_cleanse(plain, plain_length);
+            ql__free(a, plain);
+        }
+    }
+    OPENSSL_cleanse(opening, sizeof opening);
+    if (status != QL_OK && values)
+        for (int i = 0; i < 2; i++) {
+            if (values[i])
+                OPENSSL_cleanse(values[i], strlen(values[i]));
+            ql__free(a, values[i]);
+            values[i] = NULL;
+        }
+    return status;
 }
 
 /* ------------------------------------------------------------- opening */
@@ -1549,6 +1753,78 @@ static int text_ok(ql_evidence_log *log, const char *what, const char *s)
     return 0;
 }
 
+/* The `report` member of a record with a reporter or a note (see
+ * "reports" above): the key id and the fields' ciphertexts only with a
+ * content key; members in sorted order. */
+static ql_status build_report(ql_evidence_log *log, const ql_evidence_record *r, buffer *b)
+{
+    const char *values[2] = {r->note, r->reporter};
+    const uint8_t *key = log->has_content_key ? log->content_key : NULL;
+    uint8_t salt[REPORT_SALT_SIZE], opening[HASH_SIZE], commitment[HASH_SIZE];
+    ql_status status = QL_OK;
+    int first = 1;
+    if (ql__evidence_random(salt, sizeof salt) != 0 || report_opening_key(key, salt, opening) != 0)
+        return QL_ECRYPTO;
+    json_key(b, "report", 0);
+    buffer_add(b, "{", 1);
+    if (key) {
+        json_key(b, "key_id", first);
+        json_cstring(b, log->content_key_id);
+        first = 0;
+    }
+    for (int i = 0; i < 2 && status == QL_OK; i++) {
+        if (!values[i])
+            continue;
+        size_t n = strlen(values[i]);
+        json_key(b, report_fields[i], first);
+        first = 0;
+        buffer_add(b, "{", 1);
+        if (key) {
+            uint8_t aad[64], *blob = NULL;
+            size_t aad_length = report_aad(report_fields[i], aad), blob_length = 0;
+            status = encrypt_blob(log->allocator, key, aad, aad_length, (const uint8_t *)values[i],
+                                  n, &blob, &blob_length);
+            if (status != QL_OK)
+                break;
+            buffer_str(b, "\"ciphertext\":\"");
+            buffer_base64(b, blob, blob_length);
+            buffer_str(b, "\",");
+            ql__free(log->allocator, blob);
+        }
+        if (report_commitment(opening, report_fields[i], values[i], n, commitment) != 0) {
+            status = QL_ECRYPTO;
+            break;
+        }
+        buffer_str(b, "\"hmac_sha256\":");
+        json_hex(b, commitment, HASH_SIZE);
+        buffer_add(b, "}", 1);
+    }
+    json_key(b, "salt", 0);
+    json_hex(b, salt, sizeof salt);
+    buffer_add(b, "}", 1);
+    OPENSSL_cleanse(opening, sizeof opening);
+    return status;
+}
+
+/* A reporter or note: UTF-8 without NUL (it is a C string), bounded, and
+ * only in an abuse report.  The messages never quote the value. */
+static int report_field_ok(ql_evidence_log *log, const ql_evidence_record *r, const char *what,
+                           const char *value)
+{
+    if (!value)
+        return 1;
+    if (r->kind != QL_EVIDENCE_ABUSE_REPORT) {
+        LOG_ERROR(log, "a %s is recorded only in an abuse_report entry", what);
+        return 0;
+    }
+    size_t n = strnlen(value, MAX_REPORT_FIELD + 1);
+    if (n > MAX_REPORT_FIELD) {
+        LOG_ERROR(log, "the %s is longer than %zu bytes", what, MAX_REPORT_FIELD);
+        return 0;
+    }
+    return text_ok(log, what, value);
+}
+
 /* The canonical entry for a record (docs/evidence.md, "Entries"): members
  * written in sorted order, absent ones left out. */
 static ql_status build_entry(ql_evidence_log *log, const ql_evidence_record *r, uint64_t time,
@@ -1564,7 +1840,8 @@ static ql_status build_entry(ql_evidence_log *log, const ql_evidence_record *r, 
         return QL_EINVAL;
     }
     if (!text_ok(log, "source path", r->source_path) || !text_ok(log, "source URL", r->source_url) ||
-        !text_ok(log, "tenant", r->tenant) || !text_ok(log, "ruleset version", r->ruleset_version))
+        !text_ok(log, "tenant", r->tenant) || !text_ok(log, "ruleset version", r->ruleset_version) ||
+        !report_field_ok(log, r, "reporter", r->reporter) || !report_field_ok(log, r, "note", r->note))
         return QL_EINVAL;
     if (r->finding_count && !r->findings)
         return QL_EINVAL;
@@ -1614,6 +1891,13 @@ static ql_status build_entry(ql_evidence_log *log, const ql_evidence_record *r, 
     buffer_add(b, "]", 1);
     json_key(b, "kind", 0);
     json_cstring(b, kind_names[r->kind]);
+    if (r->reporter || r->note) {
+        ql_status status = build_report(log, r, b);
+        if (status != QL_OK) {
+            LOG_ERROR(log, "the report could not be encrypted (%s)", ql_status_message(status));
+            return status;
+        }
+    }
     if (r->ruleset_version) {
         json_key(b, "ruleset_version", 0);
         json_cstring(b, r->ruleset_version);
@@ -1923,8 +2207,15 @@ ql_status ql_evidence_get(ql_evidence_log *log, uint64_t index, int decrypt,
     }
     if (!decrypt)
         goto out;
-    if (!blob) {
-        LOG_ERROR(log, "entry %llu holds no content (only its hash)", (unsigned long long)index);
+    status = json_parse(log->allocator, entry, entry_length, &parsed, log->error,
+                        sizeof log->error);
+    if (status != QL_OK)
+        goto out;
+    const jv *report = jv_get(&parsed, "report");
+    int report_encrypted = report && jv_get(report, "key_id");
+    if (!blob && !report_encrypted) {
+        LOG_ERROR(log, "entry %llu holds no content (only its hash)%s", (unsigned long long)index,
+                  report ? " and its report only commitments" : "");
         status = QL_EINVAL;
         goto out;
     }
@@ -1933,10 +2224,20 @@ ql_status ql_evidence_get(ql_evidence_log *log, uint64_t index, int decrypt,
         status = QL_EKEY;
         goto out;
     }
-    status = json_parse(log->allocator, entry, entry_length, &parsed, log->error,
-                        sizeof log->error);
-    if (status != QL_OK)
-        goto out;
+    if (report_encrypted) {
+        char why[200], *values[2];
+        status = check_report(log->allocator, report, log->content_key, log->content_key_id,
+                              values, why, sizeof why);
+        if (status == QL_OK) {
+            out->note = values[0];
+            out->reporter = values[1];
+        } else if (status == QL_EINVAL || status == QL_EVERIFY) {
+            LOG_ERROR(log, "entry %llu: %s", (unsigned long long)index, why);
+            status = QL_EVERIFY;
+        }
+        if (status != QL_OK || !blob)
+            goto out;
+    }
     status = decrypt_content(log->allocator, log->content_key, blob, blob_length, &out->content,
                              &out->content_length);
     if (status == QL_EVERIFY)
@@ -1965,6 +2266,12 @@ void ql_evidence_entry_free(ql_evidence_log *log, ql_evidence_entry *entry)
     if (entry->content)
         OPENSSL_cleanse(entry->content, entry->content_length);
     ql__free(log->allocator, entry->content);
+    if (entry->reporter)
+        OPENSSL_cleanse(entry->reporter, strlen(entry->reporter));
+    ql__free(log->allocator, entry->reporter);
+    if (entry->note)
+        OPENSSL_cleanse(entry->note, strlen(entry->note));
+    ql__free(log->allocator, entry->note);
     memset(entry, 0, sizeof *entry);
 }
 
@@ -2064,17 +2371,38 @@ static int verify_entry_body(verifier *v, uint64_t index, const uint8_t *entry, 
     const jv *version = jv_get(&parsed, "version");
     const char *kind = jv_string(&parsed, "kind");
     const jv *held = jv_get(&parsed, "content");
+    const jv *report = jv_get(&parsed, "report");
+    /* A report under another content key is checked (decrypted) by whoever
+     * holds that key, as held content is; its shape is checked always. */
+    const char *report_key_id = jv_string(report, "key_id");
+    const uint8_t *report_key = log->has_content_key && report_key_id &&
+                                        strcmp(report_key_id, log->content_key_id) == 0
+                                    ? log->content_key
+                                    : NULL;
     if (v->canonical.status != QL_OK) {
         v->failure = v->canonical.status;
         bad = 1;
     } else if (v->canonical.length != n || memcmp(v->canonical.data, entry, n) != 0) {
         problem(v, (int64_t)index, "entry %llu: not in canonical form", (unsigned long long)index);
         bad = 1;
-    } else if (!version || version->type != JV_INTEGER || version->integer != ENTRY_VERSION ||
-               ql_evidence_kind_from_name(kind) < 0 ||
+    } else if (!version || version->type != JV_INTEGER || version->integer < ENTRY_VERSION_MIN ||
+               version->integer > ENTRY_VERSION || ql_evidence_kind_from_name(kind) < 0 ||
                jv_hex(&parsed, "content_sha256", content_hash, HASH_SIZE) != 0) {
-        problem(v, (int64_t)index, "entry %llu: not a version %d entry (kind, content_sha256)",
-                (unsigned long long)index, ENTRY_VERSION);
+        problem(v, (int64_t)index, "entry %llu: not a version %d to %d entry (version, kind, "
+                "content_sha256)", (unsigned long long)index, ENTRY_VERSION_MIN, ENTRY_VERSION);
+        bad = 1;
+    } else if (report && (version->integer < 2 || ql_evidence_kind_from_name(kind) !=
+                                                      QL_EVIDENCE_ABUSE_REPORT)) {
+        problem(v, (int64_t)index, "entry %llu: a report in %s", (unsigned long long)index,
+                version->integer < 2 ? "a version 1 entry" : "an entry that is no abuse_report");
+        bad = 1;
+    } else if (report && (status = check_report(log->allocator, report, report_key,
+                                                log->content_key_id, NULL, why,
+                                                sizeof why)) != QL_OK) {
+        if (status == QL_ENOMEM || status == QL_ECRYPTO)
+            v->failure = status;
+        else
+            problem(v, (int64_t)index, "entry %llu: %s", (unsigned long long)index, why);
         bad = 1;
     } else if (held && !has_content) {
         problem(v, (int64_t)index, "entry %llu: its encrypted content is missing",
@@ -2491,6 +2819,22 @@ ql_status ql_evidence_verify_package(const uint8_t *package, size_t length,
                                     "content_sha256", (unsigned long long)index);
             }
         }
+    }
+    /* A report's shape always; with the content key also its values
+     * against their commitments. */
+    const jv *report = jv_get(entry, "report");
+    if (report) {
+        char report_why[200], id[17];
+        if (content_key)
+            key_id(content_key, id);
+        ql_status checked = check_report(NULL, report, content_key, content_key ? id : NULL,
+                                         NULL, report_why, sizeof report_why);
+        if (checked == QL_ENOMEM || checked == QL_ECRYPTO) {
+            status = checked;
+            goto out;
+        }
+        if (checked != QL_OK)
+            problem(&v, at, "entry %llu: %s", (unsigned long long)index, report_why);
     }
     status = QL_OK;
 out:

@@ -82,4 +82,8 @@ ql_status ql__evidence_append_raw(ql_evidence_log *log, const uint8_t *const *le
                                   const size_t *lengths, size_t count,
                                   ql_evidence_tree_head *head);
 
+/* Test hook: where nonces and salts come from (OpenSSL's RAND_bytes unless
+ * a test sets it, to get entries byte for byte); 0 on success. */
+extern int (*ql__evidence_random)(uint8_t *out, size_t n);
+
 #endif

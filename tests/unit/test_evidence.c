@@ -468,7 +468,7 @@ static void test_canonical_entry(void **state)
         "\"start\":10,\"type\":\"cn_mobile_phone\"},{\"end\":36,\"masked\":\"张*\",\"start\":30,"
         "\"type\":\"person_name\"}],\"kind\":\"finding_report\",\"ruleset_version\":\"builtin-0.1.0\","
         "\"source\":{\"path\":\"logs/a \\\"b\\\"\\\\c\\n\\u0001\x7f.txt\",\"tenant\":\"租户-1\"},"
-        "\"time_ms\":1764100000123,\"version\":1}";
+        "\"time_ms\":1764100000123,\"version\":2}";
     /* The content hash comes from openssl rather than being typed in. */
     char expected[sizeof want + 64];
     char hex[2 * H + 1];
@@ -733,6 +733,10 @@ static void tamper_case(const char *sql, int64_t entry, const char *words)
         for (size_t i = 0; i < batches[b]; i++) {
             snprintf(texts[i], sizeof texts[i], "entry %zu, phone 1380013800%zu", done + i, i);
             fill_record(&r[i], texts[i], 1);
+            if ((done + i) % 2) {
+                r[i].reporter = "reporter@example.org";
+                r[i].note = "a note";
+            }
         }
         assert_int_equal(ql_evidence_append(log, r, batches[b], 0, NULL), QL_OK);
         done += batches[b];
@@ -760,6 +764,12 @@ static void tamper_case(const char *sql, int64_t entry, const char *words)
     assert_true(ps.count <= 3);
 }
 
+/* Changes the first hex digit of an entry's report salt. */
+#define SALT_AT "instr(CAST(entry AS TEXT), '\"salt\":\"')"
+#define SALT_FLIP                                                                              \
+    "substr(CAST(entry AS TEXT), 1, " SALT_AT " + 7) || (CASE WHEN substr(CAST(entry AS TEXT), " \
+    SALT_AT " + 8, 1) = '0' THEN '1' ELSE '0' END) || substr(CAST(entry AS TEXT), " SALT_AT " + 9)"
+
 #define FLIP(column) \
     "(CASE WHEN substr(" column ", 1, 1) = X'00' THEN X'01' ELSE X'00' END || substr(" column ", 2))"
 
@@ -771,8 +781,17 @@ static void test_tamper(void **state)
      * byte, whatever it was. */
     tamper_case("UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), 'abuse_report', "
                 "'abuse_reporT') AS BLOB) WHERE id = 7", 7, "entry 7");
-    tamper_case("UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), '\"version\":1}', "
-                "'\"version\":1 }') AS BLOB) WHERE id = 3", 3, "entry 3: not in canonical form");
+    tamper_case("UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), '\"version\":2}', "
+                "'\"version\":2 }') AS BLOB) WHERE id = 3", 3, "entry 3: not in canonical form");
+    /* Reports (every odd entry has one): a changed salt makes the
+     * decrypted values miss their commitments; a report in a version 1
+     * entry, or a version 3 entry, is not the format. */
+    tamper_case("UPDATE entries SET entry = CAST(" SALT_FLIP " AS BLOB) WHERE id = 9", 9,
+                "entry 9: its report's decrypted note does not match its commitment");
+    tamper_case("UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), '\"version\":2}', "
+                "'\"version\":1}') AS BLOB) WHERE id = 5", 5, "entry 5: a report in a version 1 entry");
+    tamper_case("UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), '\"version\":2}', "
+                "'\"version\":3}') AS BLOB) WHERE id = 4", 4, "entry 4: not a version 1 to 2 entry");
     tamper_case("UPDATE entries SET content = " FLIP("content") " WHERE id = 12",
                 12, "entry 12: the encrypted content");
     tamper_case("UPDATE nodes SET hash = " FLIP("hash") " WHERE id = 5", 5, "entry 5");
@@ -889,6 +908,278 @@ static void test_package(void **state)
     ql_evidence_log_close(log);
 }
 
+/* ------------------------------------------------------------- reports */
+
+/* Nonces and salts counting up from g_next_random: entries byte for byte. */
+static uint8_t g_next_random;
+
+static int counting_random(uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = g_next_random++;
+    return 0;
+}
+
+static const char report_reporter[] = "user-17@example.org";
+static const char report_note[] = "垃圾广告, \"spam\"\n第二行";
+static const char report_content[] = "联系 13800138000 找我";
+
+/* The expected entries were computed independently, with Python's hmac,
+ * hashlib and the cryptography package's AESGCM, from docs/evidence.md
+ * ("Reports"), with the same counting nonces and salts and, for the
+ * second, the content key 0x20, 0x21, ... 0x3f:
+ * opening key bc60fbe7...4583e93 without the content key, 3d842c79...
+ * 1daf3dbb with it. */
+static const char report_entry_no_key[] =
+    "{\"content_length\":25,\"content_sha256\":\"892e52b144a40c6cb9af892faca4d474a3fe726bc"
+    "ac542053da52dfa345372b1\",\"findings\":[],\"kind\":\"abuse_report\",\"report\":{\"note\":{\""
+    "hmac_sha256\":\"0d89fc63907aa1c88af6d5d75a026a9993180749591655406c073f5e0961e924\"}"
+    ",\"reporter\":{\"hmac_sha256\":\"21d0d94617f6c11a7753d90e2daf6cc713b5e4fad78b8a43a665"
+    "6802c9e50155\"},\"salt\":\"000102030405060708090a0b0c0d0e0f\"},\"source\":{\"tenant\":\"ac"
+    "me\",\"url\":\"https://forum.example/t/1\"},\"time_ms\":1764100000123,\"version\":2}";
+
+static const char report_entry_key[] =
+    "{\"content\":{\"cipher\":\"aes-256-gcm\",\"ciphertext_sha256\":\"a527f48eb4451d359bd68d7e"
+    "b8ad0ff0ed611c840c65af83937a5438e3fbd6f9\",\"key_id\":\"bb635e94824e87c7\"},\"content_"
+    "length\":25,\"content_sha256\":\"892e52b144a40c6cb9af892faca4d474a3fe726bcac542053da"
+    "52dfa345372b1\",\"findings\":[],\"kind\":\"abuse_report\",\"report\":{\"key_id\":\"bb635e948"
+    "24e87c7\",\"note\":{\"ciphertext\":\"HB0eHyAhIiMkJSYnAoJcfBSPuLwJxbYrl5FLkCO3dQIYVwJ81"
+    "k9YUQuGI6cYYdsiwfLaxyuF/1+FrA==\",\"hmac_sha256\":\"dccf49d72c87c354dfb68c3365d95697"
+    "6c7cc54dc358eb161f1eb640600fdf1a\"},\"reporter\":{\"ciphertext\":\"KCkqKywtLi8wMTIzMax"
+    "vgrv+ljDucm7VCl0zvjk7D1ll51pQthLqpE1D8kQ/H6s=\",\"hmac_sha256\":\"bbdd9dde05d310a2e6"
+    "e9412aa839417c007d8759d439df1dcd38039c9025910d\"},\"salt\":\"0c0d0e0f101112131415161"
+    "718191a1b\"},\"source\":{\"tenant\":\"acme\",\"url\":\"https://forum.example/t/1\"},\"time_m"
+    "s\":1764100000123,\"version\":2}";
+
+static void report_record(ql_evidence_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = QL_EVIDENCE_ABUSE_REPORT;
+    r->time_ms = 1764100000123u;
+    r->source_url = "https://forum.example/t/1";
+    r->tenant = "acme";
+    r->content = (const uint8_t *)report_content;
+    r->content_length = strlen(report_content);
+    r->store_content = 1;
+    r->reporter = report_reporter;
+    r->note = report_note;
+}
+
+/* Whether `needle` occurs anywhere in the file (the log, its WAL). */
+static int file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t cap = 1 << 16, n = 0, got;
+    char *data = malloc(cap);
+    assert_non_null(data);
+    while ((got = fread(data + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            data = realloc(data, cap);
+            assert_non_null(data);
+        }
+    }
+    fclose(f);
+    int found = memmem(data, n, needle, strlen(needle)) != NULL;
+    free(data);
+    return found;
+}
+
+static void assert_not_in_log(const char *path, const char *value)
+{
+    char wal[310];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    assert_false(file_contains(path, value));
+    assert_false(file_contains(wal, value));
+}
+
+static void test_report_entry(void **state)
+{
+    (void)state;
+    char path[300], path2[300], fixed_key[300], error[300];
+    int (*saved_random)(uint8_t *, size_t) = ql__evidence_random;
+    ql_evidence_record r;
+    ql_evidence_entry e;
+    ql_evidence_receipt receipt;
+    uint8_t leaf[H];
+
+    /* Without a content key: the commitments only. */
+    ql_evidence_log *log = new_log(path, sizeof path, 0);
+    report_record(&r);
+    ql__evidence_random = counting_random;
+    g_next_random = 0;
+    ql_status st = ql_evidence_append(log, &r, 1, 1, &receipt);
+    ql__evidence_random = saved_random;
+    assert_int_equal(st, QL_OK);
+    assert_int_equal(ql_evidence_get(log, 0, 0, &e), QL_OK);
+    assert_int_equal(e.entry_length, strlen(report_entry_no_key));
+    assert_memory_equal(e.entry, report_entry_no_key, e.entry_length);
+    assert_null(e.stored_content);
+    ql_evidence_leaf_hash((const uint8_t *)report_entry_no_key, strlen(report_entry_no_key), leaf);
+    assert_memory_equal(leaf, receipt.leaf_hash, H);
+    ql_evidence_entry_free(log, &e);
+    /* Nothing is held encrypted: nothing to decrypt. */
+    assert_int_equal(ql_evidence_get(log, 0, 1, &e), QL_EINVAL);
+    assert_non_null(strstr(ql_evidence_log_error(log), "only commitments"));
+    assert_int_equal(ql_evidence_verify(log, NULL, NULL), QL_OK);
+
+    /* Refused: a reporter or note outside an abuse report, invalid UTF-8,
+     * too long; the messages never quote the value; nothing appended. */
+    report_record(&r);
+    r.kind = QL_EVIDENCE_SCAN_RECEIPT;
+    assert_int_equal(ql_evidence_append(log, &r, 1, 0, NULL), QL_EINVAL);
+    assert_non_null(strstr(ql_evidence_log_error(log), "only in an abuse_report"));
+    report_record(&r);
+    r.note = "bad \xff note";
+    assert_int_equal(ql_evidence_append(log, &r, 1, 0, NULL), QL_EINVAL);
+    assert_string_equal(ql_evidence_log_error(log), "the note is not valid UTF-8");
+    char *long_value = malloc(QL_EVIDENCE_MAX_REPORT_FIELD + 2);
+    assert_non_null(long_value);
+    memset(long_value, 'a', QL_EVIDENCE_MAX_REPORT_FIELD + 1);
+    long_value[QL_EVIDENCE_MAX_REPORT_FIELD + 1] = '\0';
+    report_record(&r);
+    r.reporter = long_value;
+    assert_int_equal(ql_evidence_append(log, &r, 1, 0, NULL), QL_EINVAL);
+    assert_string_equal(ql_evidence_log_error(log), "the reporter is longer than 65536 bytes");
+    long_value[QL_EVIDENCE_MAX_REPORT_FIELD] = '\0';   /* exactly the limit */
+    assert_int_equal(ql_evidence_append(log, &r, 1, 0, NULL), QL_OK);
+    free(long_value);
+    /* Either field alone. */
+    report_record(&r);
+    r.note = NULL;
+    assert_int_equal(ql_evidence_append(log, &r, 1, 0, NULL), QL_OK);
+    assert_int_equal(ql_evidence_get(log, 2, 0, &e), QL_OK);
+    assert_non_null(strstr((const char *)e.entry, "\"report\":{\"reporter\":{\"hmac_sha256\":\""));
+    assert_null(strstr((const char *)e.entry, "\"note\""));
+    ql_evidence_entry_free(log, &e);
+    uint64_t size;
+    assert_int_equal(ql_evidence_size(log, &size), QL_OK);
+    assert_int_equal(size, 3);
+    assert_int_equal(ql_evidence_verify(log, NULL, NULL), QL_OK);
+    ql_evidence_log_close(log);
+    assert_not_in_log(path, report_reporter);
+    assert_not_in_log(path, "第二行");
+
+    /* With the content key 0x20..0x3f: encrypted as well, and the opening
+     * key is keyed. */
+    path_in_dir(fixed_key, sizeof fixed_key, "fixed.key");
+    FILE *kf = fopen(fixed_key, "wx");
+    assert_non_null(kf);
+    assert_int_equal(chmod(fixed_key, 0600), 0);
+    for (int i = 0x20; i < 0x40; i++)
+        fprintf(kf, "%02x", i);
+    fputc('\n', kf);
+    fclose(kf);
+    ql_evidence_options o;
+    memset(&o, 0, sizeof o);
+    o.signing_key_file = g_key;
+    o.content_key_file = fixed_key;
+    path_in_dir(path2, sizeof path2, "report-key.db");
+    assert_int_equal(ql_evidence_log_create(path2, &o, error, sizeof error), QL_OK);
+    assert_int_equal(ql_evidence_log_open(path2, &o, &log, error, sizeof error), QL_OK);
+    report_record(&r);
+    ql__evidence_random = counting_random;
+    g_next_random = 0;
+    st = ql_evidence_append(log, &r, 1, 1, &receipt);
+    ql__evidence_random = saved_random;
+    assert_int_equal(st, QL_OK);
+    assert_int_equal(ql_evidence_get(log, 0, 0, &e), QL_OK);
+    assert_int_equal(e.entry_length, strlen(report_entry_key));
+    assert_memory_equal(e.entry, report_entry_key, e.entry_length);
+    assert_null(e.reporter);
+    assert_null(e.note);
+    ql_evidence_entry_free(log, &e);
+    /* The decrypt round trip: content, reporter and note. */
+    assert_int_equal(ql_evidence_get(log, 0, 1, &e), QL_OK);
+    assert_string_equal(e.reporter, report_reporter);
+    assert_string_equal(e.note, report_note);
+    assert_int_equal(e.content_length, strlen(report_content));
+    assert_memory_equal(e.content, report_content, e.content_length);
+    ql_evidence_entry_free(log, &e);
+    /* Without the content stored, the report is still encrypted. */
+    report_record(&r);
+    r.store_content = 0;
+    assert_int_equal(ql_evidence_append(log, &r, 1, 0, NULL), QL_OK);
+    assert_int_equal(ql_evidence_get(log, 1, 1, &e), QL_OK);
+    assert_null(e.content);
+    assert_string_equal(e.reporter, report_reporter);
+    assert_string_equal(e.note, report_note);
+    ql_evidence_entry_free(log, &e);
+    assert_int_equal(ql_evidence_verify(log, NULL, NULL), QL_OK);
+
+    /* The package verifies with and without the key. */
+    outbuf package = {NULL, 0};
+    assert_int_equal(ql_evidence_export(log, 0, UINT64_MAX, collect_bytes, &package), QL_OK);
+    assert_null(strstr(package.data, report_reporter));
+    uint8_t key[32], other[32];
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(0x20 + i);
+    assert_int_equal(ql_evidence_verify_package((const uint8_t *)package.data, package.n,
+                                                ql_evidence_public_key(log), NULL, 0, NULL, NULL),
+                     QL_OK);
+    assert_int_equal(ql_evidence_verify_package((const uint8_t *)package.data, package.n,
+                                                ql_evidence_public_key(log), key, 32, NULL, NULL),
+                     QL_OK);
+    problems ps;
+    memset(&ps, 0, sizeof ps);
+    assert_int_equal(ql_evidence_read_content_key(g_ckey2, other, error, sizeof error), QL_OK);
+    assert_int_equal(ql_evidence_verify_package((const uint8_t *)package.data, package.n,
+                                                ql_evidence_public_key(log), other, 32,
+                                                collect_problem, &ps),
+                     QL_EVERIFY);
+    assert_non_null(strstr(ps.first, "entry 0: the content was encrypted with another key"));
+    free(package.data);
+    ql_evidence_log_close(log);
+    assert_not_in_log(path2, report_reporter);
+    assert_not_in_log(path2, "第二行");
+
+    /* Another content key cannot decrypt the report. */
+    o.content_key_file = g_ckey2;
+    o.signing_key_file = NULL;
+    assert_int_equal(ql_evidence_log_open(path2, &o, &log, error, sizeof error), QL_OK);
+    assert_int_equal(ql_evidence_get(log, 1, 1, &e), QL_EVERIFY);
+    assert_non_null(strstr(ql_evidence_log_error(log),
+                           "entry 1: its report was encrypted with another key"));
+    assert_int_equal(ql_evidence_verify(log, NULL, NULL), QL_OK);   /* shape only */
+    ql_evidence_log_close(log);
+}
+
+/* Entries written before reports held a reporter and a note (version 1)
+ * are read, verified and packaged as before, beside version 2 ones. */
+static void test_version_1_entries(void **state)
+{
+    (void)state;
+    static const char v1[] =
+        "{\"content_length\":0,\"content_sha256\":\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934"
+        "ca495991b7852b855\",\"findings\":[{\"end\":16,\"masked\":\"138****8000\",\"rule_id\":"
+        "\"builtin.cn_mobile_phone\",\"start\":5,\"type\":\"cn_mobile_phone\"}],\"kind\":"
+        "\"finding_report\",\"ruleset_version\":\"builtin-0.1.0\",\"source\":{\"path\":\"a.txt\"},"
+        "\"time_ms\":1764100000123,\"version\":1}";
+    char path[300];
+    ql_evidence_log *log = new_log(path, sizeof path, 1);
+    append_raw(log, (const uint8_t *)v1, strlen(v1));
+    ql_evidence_record r;
+    report_record(&r);
+    assert_int_equal(ql_evidence_append(log, &r, 1, 0, NULL), QL_OK);
+    append_raw(log, (const uint8_t *)v1, strlen(v1));
+    assert_int_equal(ql_evidence_verify(log, NULL, NULL), QL_OK);
+    ql_evidence_entry e;
+    assert_int_equal(ql_evidence_get(log, 2, 0, &e), QL_OK);
+    assert_int_equal(e.entry_length, strlen(v1));
+    assert_memory_equal(e.entry, v1, e.entry_length);
+    ql_evidence_entry_free(log, &e);
+    outbuf package = {NULL, 0};
+    assert_int_equal(ql_evidence_export(log, 0, UINT64_MAX, collect_bytes, &package), QL_OK);
+    assert_int_equal(ql_evidence_verify_package((const uint8_t *)package.data, package.n,
+                                                ql_evidence_public_key(log), NULL, 0, NULL, NULL),
+                     QL_OK);
+    free(package.data);
+    ql_evidence_log_close(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -902,6 +1193,8 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_package),
+        cmocka_unit_test(test_report_entry),
+        cmocka_unit_test(test_version_1_entries),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
