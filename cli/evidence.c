@@ -47,8 +47,13 @@ static void evidence_usage(FILE *out)
           "      --lines                 one entry per line of input\n"
           "      --batch N               commit N entries per transaction (group commit)\n"
           "      --content-key FILE      also keep the content, encrypted (AES-256-GCM)\n"
+          "      --reporter R | --reporter-file F   abuse_report: the reporter's contact\n"
+          "      --note N | --note-file F           abuse_report: the reporter's note\n"
+          "                              (kept as a commitment, and encrypted with --content-key)\n"
           "      --no-proof              receipts without the inclusion proof\n"
           "  get INDEX [--content]       print the entry (or, with the content key, its content)\n"
+          "  get INDEX --decrypt         with the content key: the entry with its report's\n"
+          "                              reporter and note decrypted\n"
           "  sth [--size N]              print the latest (or size N's) signed tree head\n"
           "  prove [--size N] INDEX...|- print inclusion proofs (- reads indexes from stdin)\n"
           "  consistency SIZE1 [SIZE2]|- print a consistency proof between two signed heads\n"
@@ -76,10 +81,14 @@ typedef struct evidence_args {
     const char *url;
     const char *tenant;
     const char *ruleset_version;
+    const char *reporter;
+    const char *reporter_file;
+    const char *note;
+    const char *note_file;
     const char *output;
     uint64_t    size;          /* --size, UINT64_MAX when absent */
     size_t      batch;
-    int         scan, lines, no_proof, no_content, content, stats, content_keygen;
+    int         scan, lines, no_proof, no_content, content, decrypt, stats, content_keygen;
     char      **operands;
     int         noperands;
 } evidence_args;
@@ -124,6 +133,10 @@ static int parse_args(int argc, char **argv, evidence_args *a)
         {"--url", offsetof(evidence_args, url)},
         {"--tenant", offsetof(evidence_args, tenant)},
         {"--ruleset-version", offsetof(evidence_args, ruleset_version)},
+        {"--reporter", offsetof(evidence_args, reporter)},
+        {"--reporter-file", offsetof(evidence_args, reporter_file)},
+        {"--note", offsetof(evidence_args, note)},
+        {"--note-file", offsetof(evidence_args, note_file)},
         {"-o", offsetof(evidence_args, output)},
         {"--output", offsetof(evidence_args, output)},
     };
@@ -136,6 +149,7 @@ static int parse_args(int argc, char **argv, evidence_args *a)
         {"--no-proof", offsetof(evidence_args, no_proof)},
         {"--no-content", offsetof(evidence_args, no_content)},
         {"--content", offsetof(evidence_args, content)},
+        {"--decrypt", offsetof(evidence_args, decrypt)},
         {"--stats", offsetof(evidence_args, stats)},
     };
     for (int i = 0; i < argc; i++) {
@@ -350,6 +364,7 @@ typedef struct adder {
     ql_rules            *rules;
     ql_scanner          *scanner;
     int                  kind;
+    char                *reporter, *note;   /* the report's, for every entry */
     pending             *items;
     ql_evidence_record  *records;
     ql_evidence_receipt *receipts;
@@ -408,6 +423,8 @@ static int flush_batch(adder *ad)
         r->content = p->content;
         r->content_length = p->length;
         r->store_content = !ad->args->no_content;
+        r->reporter = ad->reporter;
+        r->note = ad->note;
     }
     int with_proofs = !ad->args->no_proof;
     ql_status st = ql_evidence_append(ad->log, ad->records, ad->count, with_proofs, ad->receipts);
@@ -528,6 +545,53 @@ static int add_input(adder *ad, const char *name)
     return rc;
 }
 
+/* A report field from --NAME VALUE or --NAME-file FILE (its bytes, less
+ * one trailing newline: a file from an editor or echo ends with one).
+ * Returns -1 after saying why; the messages never quote the value. */
+static int report_value(const char *name, const char *value, const char *file, char **out)
+{
+    uint8_t *data;
+    size_t n;
+    *out = NULL;
+    if (value && file) {
+        fprintf(stderr, "%s: evidence: --%s and --%s-file: give one of them\n", progname, name,
+                name);
+        return -1;
+    }
+    if (value) {
+        *out = xstrdup(value);
+        return 0;
+    }
+    if (!file)
+        return 0;
+    if (read_file(file, &data, &n) != 0) {
+        fprintf(stderr, "%s: evidence: %s: %s\n", progname, file, strerror(errno));
+        return -1;
+    }
+    if (n && data[n - 1] == '\n')
+        n--;
+    if (n && data[n - 1] == '\r')
+        n--;
+    if (memchr(data, 0, n)) {
+        fprintf(stderr, "%s: evidence: %s: the %s holds a NUL byte\n", progname, file, name);
+        explicit_bzero(data, n);
+        free(data);
+        return -1;
+    }
+    *out = xcalloc(n + 1, 1);
+    memcpy(*out, data, n);
+    explicit_bzero(data, n);
+    free(data);
+    return 0;
+}
+
+static void wipe_free(char *s)
+{
+    if (s)
+        explicit_bzero(s, strlen(s));
+    free(s);
+}
+
 static int do_add(evidence_args *a)
 {
     adder ad;
@@ -540,8 +604,21 @@ static int do_add(evidence_args *a)
                         "scan_receipt\n", progname);
         return EXIT_ERROR;
     }
+    if ((a->reporter || a->reporter_file || a->note || a->note_file) &&
+        ad.kind != QL_EVIDENCE_ABUSE_REPORT) {
+        fprintf(stderr, "%s: evidence: --reporter and --note go with --kind abuse_report\n",
+                progname);
+        return EXIT_ERROR;
+    }
+    if (report_value("reporter", a->reporter, a->reporter_file, &ad.reporter) != 0 ||
+        report_value("note", a->note, a->note_file, &ad.note) != 0) {
+        wipe_free(ad.reporter);
+        return EXIT_ERROR;
+    }
     if (a->noperands == 0) {
         if (isatty(0)) {
+            wipe_free(ad.reporter);
+            wipe_free(ad.note);
             fprintf(stderr, "%s: evidence add: no input (give files, or '-' for standard "
                             "input)\n", progname);
             return EXIT_ERROR;
@@ -550,7 +627,7 @@ static int do_add(evidence_args *a)
     }
     ad.log = open_log(a, 1);
     if (!ad.log)
-        return EXIT_ERROR;
+        goto out;
     if (a->scan) {
         rule_args ra = {NULL, 0, 1};
         ad.rules = build_rules(&ra);
@@ -576,6 +653,8 @@ out:
     ql_scanner_destroy(ad.scanner);
     ql_rules_destroy(ad.rules);
     ql_evidence_log_close(ad.log);
+    wipe_free(ad.reporter);
+    wipe_free(ad.note);
     return rc;
 }
 
@@ -592,14 +671,40 @@ static int do_get(evidence_args *a)
     ql_evidence_log *log = open_log(a, 0);
     if (!log)
         return EXIT_ERROR;
-    ql_status st = ql_evidence_get(log, index, a->content, &e);
+    if (a->content && a->decrypt) {
+        fprintf(stderr, "%s: evidence get: --content or --decrypt, not both\n", progname);
+        ql_evidence_log_close(log);
+        return EXIT_ERROR;
+    }
+    ql_status st = ql_evidence_get(log, index, a->content || a->decrypt, &e);
     int rc = EXIT_OK;
-    if (st != QL_OK) {
+    if (st == QL_OK && a->content && !e.content) {
+        /* The entry held only its report encrypted. */
+        fprintf(stderr, "%s: evidence: entry %llu holds no content (only its hash)\n", progname,
+                (unsigned long long)index);
+        ql_evidence_entry_free(log, &e);
+        rc = EXIT_ERROR;
+    } else if (st != QL_OK) {
         rc = log_failure(log, st);
     } else {
-        if (a->content)
+        if (a->content) {
             fwrite(e.content, 1, e.content_length, stdout);
-        else {
+        } else if (a->decrypt) {
+            /* As GET /v1/evidence/N answers, with the decrypted values. */
+            fputs("{\"entry\":", stdout);
+            fwrite(e.entry, 1, e.entry_length, stdout);
+            fprintf(stdout, ",\"index\":%llu,\"leaf_hash\":", (unsigned long long)index);
+            put_hex(stdout, e.leaf_hash, QL_EVIDENCE_HASH_SIZE);
+            if (e.note) {
+                fputs(",\"note\":", stdout);
+                cli_json_string(stdout, e.note, strlen(e.note));
+            }
+            if (e.reporter) {
+                fputs(",\"reporter\":", stdout);
+                cli_json_string(stdout, e.reporter, strlen(e.reporter));
+            }
+            fputs("}\n", stdout);
+        } else {
             fwrite(e.entry, 1, e.entry_length, stdout);
             fputc('\n', stdout);
         }

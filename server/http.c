@@ -874,6 +874,11 @@ static void handle_report(srv_generation *gen, const srv_tenant *tenant, json_t 
     if (optional_string(body, "url", &url, r) != 0 || optional_string(body, "reporter", &reporter, r) != 0 ||
         optional_string(body, "note", &note, r) != 0)
         return;
+    if ((reporter && strlen(reporter) > QL_EVIDENCE_MAX_REPORT_FIELD) ||
+        (note && strlen(note) > QL_EVIDENCE_MAX_REPORT_FIELD)) {
+        fail(r, 400, "invalid_field", "reporter and note take at most 65536 bytes each");
+        return;
+    }
     content = json_string_value(jcontent);
     c.text = NULL;
     c.evidence = &ev;
@@ -891,6 +896,8 @@ static void handle_report(srv_generation *gen, const srv_tenant *tenant, json_t 
     rec.content = (const uint8_t *)content;
     rec.content_length = json_string_length(jcontent);
     rec.store_content = 1;      /* encrypted, when the log has a content key */
+    rec.reporter = reporter;    /* personal data: a commitment, encrypted with a content key */
+    rec.note = note;
     if (evidence_append(gen, &rec, &text, r) != 0)
         goto out;
     if (text.failed) {
