@@ -7,7 +7,10 @@
 # independent verifier tests/evidence/verify.py (RFC 9162 + openssl); and
 # tampering: one byte flipped in a stored entry, its content, a leaf node,
 # an inner node, a signature or a root makes verify fail (exit 1) naming
-# the entry, in both verifiers.
+# the entry, in both verifiers.  Abuse reports with a reporter and a note:
+# their commitments recomputed in Python from docs/evidence.md, the clear
+# values nowhere in the log, its outputs or packages, get --decrypt giving
+# them back, verify.py report checking them, a changed ciphertext named.
 #
 # Environment (set by CTest): QINGLANG = the binary, QL_SOURCE_DIR = the
 # source tree.
@@ -243,5 +246,131 @@ flip heads root "size = 8" 0
 tampered t_root 'tree head of size 8 (entries up to 7): its root'
 flip meta value "key = 'public_key'" 40
 tampered t_key 'signature does not verify'
+
+# ---------------------------------------------------------------- reports
+say "abuse reports: reporter and note as commitments, encrypted with the content key"
+REPORTER='reporter-7f3a@example.org'
+NOTE='此帖涉嫌诈骗, "note-91c2"'
+printf '%s\n' "$REPORTER" > reporter.txt
+printf '%s\n' "$NOTE" > note.txt
+run rinit evidence init --log rep.db $KEY
+expect_rc rinit 0
+run radd0 evidence add --log rep.db $KEY --kind abuse_report --reporter-file reporter.txt \
+    --note-file note.txt report.txt
+expect_rc radd0 0
+run radd1 evidence add --log rep.db $KEY --content-key content.key --kind abuse_report \
+    --reporter "$REPORTER" --note "$NOTE" --url https://forum.example/t/1 report.txt
+expect_rc radd1 0
+run radd2 evidence add --log rep.db $KEY --content-key content.key --no-content \
+    --kind abuse_report --reporter-file reporter.txt report.txt
+expect_rc radd2 0
+for i in 0 1 2; do
+    run "rget$i" evidence get --log rep.db "$i"
+    expect_rc "rget$i" 0
+done
+# The commitments, recomputed here from docs/evidence.md ("Reports"):
+# exact values, not just their presence.
+python3 - "$REPORTER" "$NOTE" content.key rget0.out rget1.out rget2.out <<'PY' || fail "the report entries are not what docs/evidence.md says"
+import base64, hashlib, hmac, json, sys
+reporter, note, key_file = sys.argv[1].encode(), sys.argv[2].encode(), sys.argv[3]
+key = bytes.fromhex(open(key_file).read().strip())
+key_id = hashlib.sha256(b"qinglang-content-key-id-v1" + key).digest()[:8].hex()
+def check(path, content_key, fields):
+    entry = json.loads(open(path, "rb").read())
+    report = entry["report"]
+    assert entry["version"] == 2 and entry["kind"] == "abuse_report", entry
+    assert sorted(report) == sorted(list(fields) + ["salt"] + (["key_id"] if content_key else [])), report
+    salt = bytes.fromhex(report["salt"])
+    assert len(salt) == 16
+    opening = hmac.new(content_key or b"", b"qinglang-report-opening-v2" + salt, hashlib.sha256).digest()
+    for name, value in fields.items():
+        want = hmac.new(opening, name.encode() + b"\0" + value, hashlib.sha256).hexdigest()
+        assert report[name]["hmac_sha256"] == want, (path, name)
+        if content_key:
+            assert report["key_id"] == key_id
+            blob = base64.b64decode(report[name]["ciphertext"], validate=True)
+            assert len(blob) == 12 + len(value) + 16, (path, name)
+        else:
+            assert list(report[name]) == ["hmac_sha256"]
+check("rget0.out", None, {"note": note, "reporter": reporter})
+check("rget1.out", key, {"note": note, "reporter": reporter})
+check("rget2.out", key, {"reporter": reporter})
+assert "content" not in json.loads(open("rget2.out", "rb").read())
+PY
+# The clear values appear nowhere: not in the log (or its WAL), not in any
+# output or message.
+for f in rep.db* radd0.out radd0.err radd1.out radd1.err rget0.out rget1.out rget2.out; do
+    if grep -qF -e "$REPORTER" -e 'note-91c2' "$f"; then fail "$f holds the reporter or the note in clear"; fi
+done
+run rdec1 evidence get --log rep.db --content-key content.key --decrypt 1
+expect_rc rdec1 0
+python3 - "$REPORTER" "$NOTE" rdec1.out rget1.out <<'PY' || fail "get --decrypt did not give the reporter and note back: $(cat rdec1.out)"
+import json, sys
+out = json.loads(open(sys.argv[3], "rb").read())
+assert out["reporter"] == sys.argv[1] and out["note"] == sys.argv[2], out
+assert out["entry"] == json.loads(open(sys.argv[4], "rb").read()) and out["index"] == 1
+assert sorted(out) == ["entry", "index", "leaf_hash", "note", "reporter"]
+PY
+run rdec2 evidence get --log rep.db --content-key content.key --decrypt 2
+expect_rc rdec2 0
+expect_in rdec2.out "\"reporter\":\"$REPORTER\"}\$"
+run rdec0 evidence get --log rep.db --content-key content.key --decrypt 0
+expect_rc rdec0 2
+expect_in rdec0.err 'only commitments'
+run rdecnokey evidence get --log rep.db --decrypt 1
+expect_rc rdecnokey 2
+run rcontent2 evidence get --log rep.db --content-key content.key --content 2
+expect_rc rcontent2 2
+expect_in rcontent2.err 'holds no content'
+# Whoever holds a value (and, for a report made with a content key, the
+# opening key) shows it was recorded, with the independent verifier.
+$VERIFY report rget0.out --reporter-file reporter.txt --note-file note.txt > v.out 2>&1 \
+    || fail "verify.py report (no content key): $(cat v.out)"
+$VERIFY report rdec1.out --reporter-file reporter.txt --note-file note.txt \
+    --content-key content.key > v.out 2>&1 || fail "verify.py report (content key): $(cat v.out)"
+opening=$(sed -n 's/^opening key: //p' v.out)
+$VERIFY report rget1.out --note-file note.txt --opening-key "$opening" > v.out 2>&1 \
+    || fail "verify.py report (opening key): $(cat v.out)"
+if $VERIFY report rget1.out --note-file reporter.txt --opening-key "$opening" > v.out 2>&1; then
+    fail "verify.py report accepts the wrong note"
+fi
+run rverify evidence verify --log rep.db --public-key sign.pem.pub --content-key content.key
+expect_rc rverify 0
+expect_in rverify.out '^OK: 3 entries'
+$VERIFY log rep.db --public-key sign.pem.pub > v.out 2>&1 || fail "verify.py rejects rep.db: $(cat v.out)"
+run rexport evidence export --log rep.db 1 -o rpkg1.json
+expect_rc rexport 0
+if grep -qF -e "$REPORTER" -e 'note-91c2' rpkg1.json; then fail "the package holds the reporter or the note"; fi
+run rvp evidence verify-package --public-key sign.pem.pub --content-key content.key rpkg1.json
+expect_rc rvp 0
+$VERIFY package rpkg1.json --public-key sign.pem.pub > v.out 2>&1 || fail "verify.py rejects rpkg1.json: $(cat v.out)"
+$VERIFY report rpkg1.json --reporter-file reporter.txt --content-key content.key > v.out 2>&1 \
+    || fail "verify.py report (package): $(cat v.out)"
+
+say "reports: refused options; a changed ciphertext fails verify, naming the entry"
+run rkind evidence add --log rep.db $KEY --reporter x report.txt
+expect_rc rkind 2
+expect_in rkind.err 'go with --kind abuse_report'
+run rboth evidence add --log rep.db $KEY --kind abuse_report --note x --note-file note.txt report.txt
+expect_rc rboth 2
+expect_in rboth.err 'give one of them'
+printf 'bad \377 note' > badnote.txt
+run rutf8 evidence add --log rep.db $KEY --kind abuse_report --note-file badnote.txt report.txt
+expect_rc rutf8 2
+expect_in rutf8.err 'the note is not valid UTF-8'
+run rsize evidence sth --log rep.db
+expect_in rsize.out '"size":3,'
+rm -f tampered.db tampered.db-wal tampered.db-shm
+cp rep.db tampered.db
+python3 - tampered.db <<'PY' || fail "cannot alter tampered.db"
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+entry = bytearray(conn.execute("SELECT entry FROM entries WHERE id = 1").fetchone()[0])
+at = entry.index(b'"note":{"ciphertext":"') + 30
+entry[at] = ord("A") if entry[at] != ord("A") else ord("B")
+conn.execute("UPDATE entries SET entry = ? WHERE id = 1", (bytes(entry),))
+conn.commit()
+PY
+tampered t_report "entry 1: its report's note does not decrypt"
 
 say "ok"

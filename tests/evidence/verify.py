@@ -18,12 +18,22 @@ library has no Ed25519).
                                                      head's root, signatures
     verify.py present RECEIPTS DB                    every receipt's entry is
                                                      in the log (crash test)
+    verify.py report FILE [--reporter-file F] [--note-file F]
+                          [--content-key KEY | --opening-key HEX]
+                                                     an abuse report's
+                                                     commitments match these
+                                                     values (FILE: an entry, a
+                                                     package or `get --decrypt`
+                                                     output; a value file loses
+                                                     one trailing newline)
     verify.py selftest                               the RFC 6962 reference tree
 
 Prints one line per problem and exits 1 if there is any, 0 otherwise.
 """
 import base64
+import binascii
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -33,6 +43,8 @@ import sys
 import tempfile
 
 STH_LABEL = b"qinglang-sth-v1"
+REPORT_OPENING = b"qinglang-report-opening-v2"
+REPORT_FIELDS = ("note", "reporter")
 
 
 # ------------------------------------------------------- RFC 9162 2.1.1
@@ -178,6 +190,55 @@ def canonical(value):
                       ensure_ascii=False).encode("utf-8")
 
 
+def entry_format_problem(entry):
+    """What is wrong with an entry's version and report (docs/evidence.md,
+    "Entries" and "Reports"), or None."""
+    version = entry.get("version")
+    if version not in (1, 2) or isinstance(version, bool):
+        return "not a version 1 or 2 entry"
+    report = entry.get("report")
+    if report is None:
+        return None
+    if version == 1 or entry.get("kind") != "abuse_report":
+        return "a report in a version 1 entry or in one that is no abuse_report"
+    if not isinstance(report, dict):
+        return "its report is not an object"
+    encrypted = "key_id" in report
+    fields = [f for f in REPORT_FIELDS if f in report]
+    if not fields or set(report) != set(fields) | {"salt"} | ({"key_id"} if encrypted else set()):
+        return "its report's members are not the format's"
+    if not is_hex(report["salt"], 16):
+        return "its report's salt is not 16 bytes of hex"
+    for f in fields:
+        value = report[f]
+        want = {"hmac_sha256", "ciphertext"} if encrypted else {"hmac_sha256"}
+        if not isinstance(value, dict) or set(value) != want or not is_hex(value["hmac_sha256"], 32):
+            return "its report's %s is malformed" % f
+        if encrypted:
+            try:
+                blob = base64.b64decode(value["ciphertext"], validate=True)
+            except (binascii.Error, TypeError):
+                return "its report's %s ciphertext is not base64" % f
+            if len(blob) < 28:
+                return "its report's %s ciphertext is too short" % f
+    return None
+
+
+def is_hex(text, n):
+    return (isinstance(text, str) and len(text) == 2 * n
+            and all(c in "0123456789abcdef" for c in text))
+
+
+def report_opening_key(content_key, salt):
+    """HMAC-SHA-256(content key, or the empty key, "qinglang-report-opening-v2" || salt)."""
+    return hmac.new(content_key or b"", REPORT_OPENING + salt, hashlib.sha256).digest()
+
+
+def report_commitment(opening_key, field, value):
+    """HMAC-SHA-256(opening key, field name || 0x00 || value)."""
+    return hmac.new(opening_key, field.encode() + b"\0" + value, hashlib.sha256).hexdigest()
+
+
 def sth_bytes(head):
     return (STH_LABEL + head["size"].to_bytes(8, "big") + head["time_ms"].to_bytes(8, "big")
             + bytes.fromhex(head["root"]))
@@ -249,6 +310,9 @@ def check_package(path, trusted_pem):
     if not sig.head_ok(head):
         problem("entry %d: the tree head's signature does not verify" % index)
     sig.close()
+    why = entry_format_problem(entry)
+    if why:
+        problem("entry %d: %s" % (index, why))
     held = entry.get("content")
     if "content" in doc:
         blob = base64.b64decode(doc["content"], validate=True)
@@ -331,6 +395,9 @@ def check_log(db, trusted_pem, signatures):
             value = json.loads(entry.decode("utf-8"))
             if canonical(value) != entry:
                 problem("entry %d: not in canonical form" % i)
+            why = entry_format_problem(value)
+            if why:
+                problem("entry %d: %s" % (i, why))
             held = value.get("content")
             if (held is None) != (content is None) or (
                     held is not None and sha256(bytes(content)).hex() != held["ciphertext_sha256"]):
@@ -386,6 +453,61 @@ def check_present(receipts, db):
         n += 1
     if not problems:
         print("OK: all %d receipted entries are present" % n)
+
+
+def read_value(path):
+    with open(path, "rb") as f:
+        value = f.read()
+    if value.endswith(b"\n"):
+        value = value[:-1]
+    if value.endswith(b"\r"):
+        value = value[:-1]
+    return value
+
+
+def check_report(path, options):
+    """That an abuse report recorded these values: each given value's
+    commitment recomputed and compared.  The opening key comes from the
+    content key (and is printed, to hand to someone who should check this
+    one report), is given, or, for a report made without a content key, is
+    computed from the salt alone."""
+    with open(path, "rb") as f:
+        doc = json.loads(f.read().decode("utf-8"))
+    entry = doc.get("entry", doc) if isinstance(doc.get("entry"), dict) else doc
+    why = entry_format_problem(entry)
+    report = entry.get("report")
+    if why or report is None:
+        problem("%s: %s" % (path, why or "the entry has no report"))
+        return
+    salt = bytes.fromhex(report["salt"])
+    if "--opening-key" in options:
+        opening = bytes.fromhex(options["--opening-key"])
+    elif "key_id" in report:
+        if "--content-key" not in options:
+            problem("%s: the report was made with a content key: give it, or the opening key"
+                    % path)
+            return
+        with open(options["--content-key"]) as f:
+            key = bytes.fromhex(f.read().strip())
+        opening = report_opening_key(key, salt)
+        print("opening key: %s" % opening.hex())
+    else:
+        opening = report_opening_key(None, salt)
+    checked = 0
+    for field in REPORT_FIELDS:
+        option = "--%s-file" % field
+        if option not in options:
+            continue
+        checked += 1
+        if field not in report:
+            problem("%s: the report holds no %s" % (path, field))
+        elif report_commitment(opening, field, read_value(options[option])) != \
+                report[field]["hmac_sha256"]:
+            problem("%s: the %s is not the one the report recorded" % (path, field))
+        else:
+            print("OK: the report recorded this %s" % field)
+    if checked == 0:
+        problem("%s: give --reporter-file or --note-file" % path)
 
 
 def selftest():
@@ -451,6 +573,8 @@ def main(argv):
         check_log(args[1], pem, options.get("--signatures", "all"))
     elif command == "present" and len(args) == 3:
         check_present(args[1], args[2])
+    elif command == "report" and len(args) == 2:
+        check_report(args[1], options)
     elif command == "selftest":
         selftest()
     else:
