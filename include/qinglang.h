@@ -583,6 +583,123 @@ ql_status ql_evidence_verify_consistency(uint64_t size1, uint64_t size2,
 ql_status ql_evidence_verify_tree_head(const ql_evidence_tree_head *head,
                                        const char *public_key_pem);
 
+/* ----------------------------------------------------------- moderation */
+
+/* Harmful content: lexicons matched over a normalised view of the text
+ * (case, width, traditional -> simplified, look-alikes, leet, noise
+ * between characters, repeats, pinyin), co-occurrence rules, doxxing (the
+ * PII engine's identifiers with exposure words) and a pass / review /
+ * block decision per message.  docs/moderate.md. */
+
+typedef enum ql_decision {
+    QL_DECISION_PASS = 0,
+    QL_DECISION_REVIEW,
+    QL_DECISION_BLOCK
+} ql_decision;
+
+/* "pass", "review", "block". */
+const char *ql_decision_name(ql_decision decision);
+
+typedef struct ql_lexicon_compiler ql_lexicon_compiler;
+typedef struct ql_lexicon          ql_lexicon;
+
+ql_status ql_lexicon_compiler_create(const ql_allocator *allocator,
+                                     ql_lexicon_compiler **out);
+void      ql_lexicon_compiler_destroy(ql_lexicon_compiler *compiler);
+
+/* Adds the built-in lexicons (rules/lexicons/ in the source tree). */
+ql_status ql_lexicon_compiler_add_builtin(ql_lexicon_compiler *compiler);
+
+/* Adds one lexicon file: YAML (version/rules/thresholds, docs/moderate.md)
+ * or a plain word list, one word a line ('#' comments; a line may add
+ * "<TAB>category" and "<TAB>severity").  On QL_ERULE the problems are
+ * recorded as diagnostics and nothing of the text is kept. */
+ql_status ql_lexicon_compiler_add(ql_lexicon_compiler *compiler, const char *name,
+                                  const uint8_t *text, size_t length);
+
+/* Category and severity of plain word lists' lines that do not name them
+ * (default: custom.lexicon, medium). */
+ql_status ql_lexicon_compiler_list_defaults(ql_lexicon_compiler *compiler,
+                                            const char *category, ql_severity severity);
+
+/* Decision thresholds on a category's score (0..1); NULL category sets the
+ * default (review 0.5, block 0.8). */
+ql_status ql_lexicon_compiler_threshold(ql_lexicon_compiler *compiler, const char *category,
+                                        double review, double block);
+
+size_t               ql_lexicon_compiler_diagnostic_count(const ql_lexicon_compiler *compiler);
+const ql_diagnostic *ql_lexicon_compiler_diagnostic(const ql_lexicon_compiler *compiler,
+                                                    size_t index);
+
+/* Compiles everything added into an immutable lexicon, shareable by
+ * threads.  The compiler may be destroyed afterwards. */
+ql_status ql_lexicon_compile(ql_lexicon_compiler *compiler, ql_lexicon **out);
+void      ql_lexicon_destroy(ql_lexicon *lexicon);
+
+/* Words and phrases as written; forms matched (with generated pinyin);
+ * rules. */
+size_t ql_lexicon_word_count(const ql_lexicon *lexicon);
+size_t ql_lexicon_form_count(const ql_lexicon *lexicon);
+size_t ql_lexicon_rule_count(const ql_lexicon *lexicon);
+
+typedef enum ql_hit_kind {
+    QL_HIT_WORD = 0,           /* a lexicon word (or its pinyin) */
+    QL_HIT_COOCCURRENCE,       /* all words of a co-occurrence rule, near */
+    QL_HIT_DOXXING,            /* an exposure word with identifiers */
+    QL_HIT_SELF_DISCLOSURE,    /* a self-disclosure phrase with identifiers */
+    QL_HIT_IDENTIFIER          /* an identifier a doxxing hit exposes */
+} ql_hit_kind;
+
+/* "word", "cooccurrence", "doxxing", "self_disclosure", "identifier". */
+const char *ql_hit_kind_name(ql_hit_kind kind);
+
+typedef struct ql_hit {
+    ql_hit_kind kind;
+    const char *rule_id;
+    const char *category;      /* harmful.gambling, ... */
+    ql_severity severity;      /* INFO for `signal` words */
+    double      confidence;    /* 0..1: lower for pinyin, initials, noise */
+    const char *word;          /* the lexicon word ("A+B" for co-occurrence;
+                                  the PII type for identifiers) */
+    const char *form;          /* "text", "pinyin", "initials", "pii" */
+    uint64_t    start, end;    /* [start, end) bytes of the input as given */
+    const char *masked;        /* identifiers: the masked value; else NULL */
+} ql_hit;
+
+typedef struct ql_category_score {
+    const char *category;
+    double      score;         /* 1 - prod(1 - weight * confidence) */
+    ql_decision decision;
+} ql_category_score;
+
+/* One message's result; valid until the moderator's next message. */
+typedef struct ql_moderation {
+    ql_decision               decision;      /* the worst category's */
+    const ql_category_score  *scores;        /* categories scoring > 0 */
+    size_t                    score_count;
+    const ql_hit             *hits;          /* by start, longest first */
+    size_t                    hit_count;
+    uint64_t                  length;        /* bytes moderated */
+} ql_moderation;
+
+typedef struct ql_moderator ql_moderator;
+
+/* A moderator holds one thread's state.  `pii_rules` (may be NULL: no
+ * doxxing) are the rules whose findings count as identifiers.  The
+ * lexicon and rules must outlive it. */
+ql_status ql_moderator_create(const ql_lexicon *lexicon, const ql_rules *pii_rules,
+                              const ql_allocator *allocator, ql_moderator **out);
+void      ql_moderator_destroy(ql_moderator *moderator);
+
+/* One message, UTF-8, whole. */
+ql_status ql_moderate(ql_moderator *moderator, const uint8_t *data, size_t length,
+                      const ql_moderation **out);
+
+/* One message in chunks cut anywhere: the same result as whole. */
+ql_status ql_moderate_begin(ql_moderator *moderator);
+ql_status ql_moderate_write(ql_moderator *moderator, const uint8_t *data, size_t length);
+ql_status ql_moderate_finish(ql_moderator *moderator, const ql_moderation **out);
+
 /* -------------------------------------------------------------- helpers */
 
 /* Writes a display mask of `value` for `type` into `out` (NUL-terminated,

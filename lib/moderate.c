@@ -1,0 +1,2395 @@
+/*
+ * moderate.c — harmful-content lexicons over a normalised view of the
+ * text, doxxing, and a pass / review / block decision per message.
+ *
+ * The pieces (docs/moderate.md has the whole story):
+ *
+ *   fold table   every BMP code point -> its folded form (NFKC + case fold
+ *                through utf8proc, marks dropped, Cyrillic/Greek
+ *                look-alikes, OpenCC traditional -> simplified) and a
+ *                class: noise, word character, digit.
+ *   view         the message as a sequence of *runs*: maximal repeats of
+ *                one folded character, noise skipped between them (up to
+ *                QL__MOD_MAX_GAP noise characters; more breaks the view).
+ *                Each run keeps the original bytes it came from, so a hit
+ *                reports the original span.
+ *   index        every lexicon word, compiled into runs the same way, is
+ *                indexed by its last two runs (one for one-run words); a
+ *                bitmap in front of the hash table rejects most positions
+ *                with one memory access.  Words are checked backwards from
+ *                the run that just closed, so every word ending there is
+ *                found, whatever partial matches overlap it.
+ *   finish       allow-list phrases, containment, co-occurrence, doxxing
+ *                (lexicon exposure words + the PII engine's findings), the
+ *                scores and the decision.
+ *
+ * Input arrives whole or in chunks cut anywhere: the state between chunks
+ * is the open run, the ring of recent runs and at most three bytes of an
+ * unfinished UTF-8 sequence, so the hits are the same.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+#include <yaml.h>
+
+#include "builtin.h"
+#include "internal.h"
+#include "moderate.h"
+
+#define QL__MOD_MAX_GAP    8u      /* noise characters allowed inside a word */
+#define QL__MOD_RING       64u     /* runs remembered; a word has fewer */
+#define QL__MOD_MAX_RUNS   48u     /* runs in one word */
+#define QL__MOD_MAX_WORD   256u    /* bytes in one word */
+#define QL__MOD_MAX_WORDS  4000000u
+#define QL__MOD_MAX_PARTS  8u      /* words of one co-occurrence rule */
+#define QL__MOD_MAX_HITS   (1u << 24)
+#define QL__MOD_MAX_VARIANTS 16u   /* pinyin spellings of one word */
+
+/* ------------------------------------------------------------ classes */
+
+enum {
+    C_NOISE = 1,   /* skipped between the characters of a word */
+    C_WORD  = 2,   /* Latin letter or digit after folding: whole-word rules */
+    C_DIGIT = 4,
+    C_LEET  = 8,   /* '@' and '$': noise, or a letter right after letters */
+    C_CJK   = 16,
+    C_UNDERSCORE = 32  /* noise, but joins words ("tmd_id" is one word) */
+};
+
+#define FOLD_CP(e)    ((e) & 0x1FFFFFu)
+#define FOLD_CLASS(e) ((e) >> 24)
+
+static uint32_t        g_fold[0x10000];
+static pthread_once_t  g_fold_once = PTHREAD_ONCE_INIT;
+
+/* Look-alikes of Latin letters that NFKC leaves alone, by the code point
+ * before case folding (capital Greek Eta looks like H, small eta like n). */
+static const ql__cp_pair lookalikes[] = {
+    {0x0391, 'a'}, {0x0392, 'b'}, {0x0395, 'e'}, {0x0396, 'z'}, {0x0397, 'h'},
+    {0x0399, 'i'}, {0x039A, 'k'}, {0x039C, 'm'}, {0x039D, 'n'}, {0x039F, 'o'},
+    {0x03A1, 'p'}, {0x03A4, 't'}, {0x03A5, 'y'}, {0x03A7, 'x'}, {0x03B1, 'a'},
+    {0x03B5, 'e'}, {0x03B9, 'i'}, {0x03BA, 'k'}, {0x03BD, 'v'}, {0x03BF, 'o'},
+    {0x03C1, 'p'}, {0x03C4, 't'}, {0x03C5, 'u'}, {0x03C7, 'x'},
+    {0x0405, 's'}, {0x0406, 'i'}, {0x0408, 'j'}, {0x0410, 'a'}, {0x0412, 'b'},
+    {0x0415, 'e'}, {0x041A, 'k'}, {0x041C, 'm'}, {0x041D, 'h'}, {0x041E, 'o'},
+    {0x0420, 'p'}, {0x0421, 'c'}, {0x0422, 't'}, {0x0423, 'y'}, {0x0425, 'x'},
+    {0x0430, 'a'}, {0x0435, 'e'}, {0x043A, 'k'}, {0x043E, 'o'}, {0x0440, 'p'},
+    {0x0441, 'c'}, {0x0443, 'y'}, {0x0445, 'x'}, {0x0455, 's'}, {0x0456, 'i'},
+    {0x0458, 'j'}, {0x04BB, 'h'}, {0x0501, 'd'}, {0x051B, 'q'}, {0x051D, 'w'},
+};
+
+static uint32_t pair_lookup(const ql__cp_pair *t, size_t n, uint32_t cp, int *found)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t[mid].from < cp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < n && t[lo].from == cp) {
+        *found = 1;
+        return t[lo].to;
+    }
+    *found = 0;
+    return 0;
+}
+
+static int is_noise_category(utf8proc_category_t c)
+{
+    switch (c) {
+    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO: case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC:
+    case UTF8PROC_CATEGORY_SK: case UTF8PROC_CATEGORY_SO: case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_CS: case UTF8PROC_CATEGORY_CO:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int is_cjk(uint32_t cp)
+{
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x3134F);
+}
+
+/* Whether a symbol is a styled letter or digit (ⓢ, 🄰): its compatibility
+ * decomposition is one letter or digit. */
+static int compat_letter(uint32_t cp)
+{
+    utf8proc_int32_t buf[4];
+    int last = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cp, buf, 4,
+                                                 UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE, &last);
+    if (n < 1 || n > 4 || (n == 1 && buf[0] == (utf8proc_int32_t)cp))
+        return 0;
+    int letters = 0;
+    for (utf8proc_ssize_t i = 0; i < n; i++) {
+        utf8proc_category_t c = utf8proc_category(buf[i]);
+        if (c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_ND)
+            letters++;
+        else if (!is_noise_category(c))
+            return 0;
+    }
+    return letters == 1;
+}
+
+/* Enclosed letters Unicode gives no decomposition: negative circled and
+ * squared capitals (🅐, 🅰), regional indicators (🇦). */
+static uint32_t enclosed_letter(uint32_t cp)
+{
+    if (cp >= 0x1F150 && cp <= 0x1F169)
+        return 'a' + (cp - 0x1F150);
+    if (cp >= 0x1F170 && cp <= 0x1F189)
+        return 'a' + (cp - 0x1F170);
+    if (cp >= 0x1F1E6 && cp <= 0x1F1FF)
+        return 'a' + (cp - 0x1F1E6);
+    return 0;
+}
+
+/* The folded form and class of one code point (the table is made of it;
+ * code points above the BMP come here directly). */
+static uint32_t fold_compute(uint32_t cp)
+{
+    /* Invisible letters: Hangul fillers, braille blank. */
+    if (cp == 0x115F || cp == 0x1160 || cp == 0x3164 || cp == 0xFFA0 || cp == 0x2800 ||
+        (cp >= 0xE0000 && cp <= 0xE0FFF))
+        return cp | (uint32_t)C_NOISE << 24;
+    if (cp == '@' || cp == '$')
+        return cp | (uint32_t)(C_NOISE | C_LEET) << 24;
+    if (cp == '_')
+        return cp | (uint32_t)(C_NOISE | C_UNDERSCORE) << 24;
+    if (cp >= 0xD800 && cp <= 0xDFFF)
+        return cp | (uint32_t)C_NOISE << 24;
+    if (enclosed_letter(cp))
+        return enclosed_letter(cp) | (uint32_t)C_WORD << 24;
+    utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)cp);
+    if (is_noise_category(cat) && !(cat == UTF8PROC_CATEGORY_SO && compat_letter(cp)))
+        return cp | (uint32_t)C_NOISE << 24;
+
+    int found;
+    uint32_t f = pair_lookup(lookalikes, sizeof lookalikes / sizeof *lookalikes, cp, &found);
+    if (!found) {
+        utf8proc_int32_t buf[18];
+        int last = 0;
+        utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cp, buf, 18,
+                                 UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
+                                 UTF8PROC_DECOMPOSE, &last);
+        f = cp;
+        if (n >= 1 && n <= 18) {
+            /* Keep the one character that is not noise: "⑴" -> "1",
+             * "⒈" -> "1", "é" -> "e"; more than one (ligatures, "㈱")
+             * keeps the character as it is. */
+            uint32_t keep = 0;
+            int kept = 0;
+            for (utf8proc_ssize_t i = 0; i < n; i++) {
+                if (is_noise_category(utf8proc_category(buf[i])))
+                    continue;
+                keep = (uint32_t)buf[i];
+                kept++;
+            }
+            if (kept == 1)
+                f = keep;
+        }
+        /* A look-alike again after folding (a styled Cyrillic letter). */
+        uint32_t g = pair_lookup(lookalikes, sizeof lookalikes / sizeof *lookalikes, f, &found);
+        if (found)
+            f = g;
+    }
+    if (f >= 'A' && f <= 'Z')
+        f += 'a' - 'A';
+    uint32_t s = pair_lookup(ql__t2s, ql__t2s_count, f, &found);
+    if (found)
+        f = s;
+    unsigned cls = 0;
+    if ((f >= 'a' && f <= 'z') || (f >= '0' && f <= '9'))
+        cls |= C_WORD;
+    if (f >= '0' && f <= '9')
+        cls |= C_DIGIT;
+    if (is_cjk(f))
+        cls |= C_CJK;
+    return (f & 0x1FFFFFu) | (uint32_t)cls << 24;
+}
+
+static void fold_init(void)
+{
+    for (uint32_t cp = 0; cp < 0x10000; cp++)
+        g_fold[cp] = fold_compute(cp);
+}
+
+static inline uint32_t fold(uint32_t cp)
+{
+    return cp < 0x10000 ? g_fold[cp] : fold_compute(cp);
+}
+
+/* The key class: letters as leet spelling sees them (sh1t, a55), i and l
+ * together.  Matching checks the exact characters afterwards. */
+static inline uint32_t keyclass(uint32_t cp)
+{
+    if (cp < 128) {
+        static const char leet[128] = {
+            ['0'] = 'o', ['1'] = 'i', ['3'] = 'e', ['4'] = 'a', ['5'] = 's',
+            ['7'] = 't', ['8'] = 'b', ['@'] = 'a', ['$'] = 's', ['l'] = 'i',
+        };
+        if (leet[cp])
+            return (uint32_t)leet[cp];
+    }
+    return cp;
+}
+
+/* Whether text character `t` may stand for word character `w`. */
+static inline int char_matches(uint32_t t, uint32_t w)
+{
+    if (t == w)
+        return 1;
+    switch (t) {
+    case '0': return w == 'o';
+    case '1': return w == 'i' || w == 'l';
+    case '3': return w == 'e';
+    case '4': case '@': return w == 'a';
+    case '5': case '$': return w == 's';
+    case '7': return w == 't';
+    case '8': return w == 'b';
+    default: return 0;
+    }
+}
+
+/* ------------------------------------------------------------- UTF-8 */
+
+/* Decodes one character at p (n bytes available).  Returns its length, or
+ * 0 when the sequence is cut by the end of the buffer (more may come), or
+ * -1 for an invalid byte (one byte is consumed as noise). */
+static inline int utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    uint8_t b = p[0];
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    int len;
+    uint32_t c, min;
+    if (b >= 0xC2 && b <= 0xDF) { len = 2; c = b & 0x1F; min = 0x80; }
+    else if (b >= 0xE0 && b <= 0xEF) { len = 3; c = b & 0x0F; min = 0x800; }
+    else if (b >= 0xF0 && b <= 0xF4) { len = 4; c = b & 0x07; min = 0x10000; }
+    else return -1;
+    for (int i = 1; i < len; i++) {
+        if ((size_t)i >= n)
+            return 0;
+        if ((p[i] & 0xC0) != 0x80)
+            return -1;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return -1;
+    *cp = c;
+    return len;
+}
+
+static size_t utf8_put(uint32_t cp, char *out)
+{
+    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F)); return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* ------------------------------------------------------------ lexicon */
+
+typedef enum role {
+    ROLE_TERM = 0,    /* scores by itself */
+    ROLE_EXPOSURE,    /* doxxing: exposure / mobilisation word */
+    ROLE_SELF,        /* doxxing: self-disclosure */
+} role;
+
+typedef enum wkind {
+    W_TERM = 0,       /* a word of a rule */
+    W_ALLOW,          /* an allow-list phrase of a rule */
+    W_PART            /* a word of a co-occurrence rule */
+} wkind;
+
+typedef enum wform {
+    F_TEXT = 0,
+    F_PINYIN,
+    F_INITIALS
+} wform;
+
+static const char *const form_names[] = {"text", "pinyin", "initials"};
+
+typedef struct mrule {
+    char       *id;
+    char       *category;
+    char       *description;
+    char       *source;
+    ql_severity severity;
+    int         signal;        /* severity: signal (weight 0 alone) */
+    role        role;
+    int         pinyin;        /* 0 none, 1 full, 2 full + initials */
+    uint32_t    within;        /* co-occurrence: characters; 0 = not one */
+    unsigned    parts;
+    int         has_allow;
+    unsigned    category_index;
+} mrule;
+
+typedef struct mrun {
+    uint32_t cp;
+    uint32_t count;
+} mrun;
+
+typedef struct mword {
+    uint32_t rule;
+    uint32_t run_off;
+    uint32_t text_off;         /* display string in the string pool */
+    uint16_t nruns;
+    uint8_t  kind;             /* wkind */
+    uint8_t  form;             /* wform */
+    uint8_t  part;             /* co-occurrence part */
+    uint8_t  latin_first;      /* needs a word boundary before */
+    uint8_t  latin_last;       /* needs a word boundary after */
+} mword;
+
+typedef struct mthreshold {
+    char  *category;           /* NULL = the default */
+    double review, block;
+} mthreshold;
+
+/* A word as added, before compiling. */
+typedef struct srcword {
+    uint32_t rule;
+    uint32_t text_off;
+    uint8_t  kind;
+    uint8_t  part;
+} srcword;
+
+struct ql_lexicon_compiler {
+    ql_allocator allocator;
+    ql__vec      rules;        /* mrule */
+    ql__vec      words;        /* srcword */
+    ql__vec      pool;         /* char: NUL-terminated strings */
+    ql__vec      thresholds;   /* mthreshold */
+    ql__vec      diags;        /* ql_diagnostic */
+    ql__vec      diag_strings; /* char *, owned */
+    int          builtin_added;
+    char        *list_category;
+    ql_severity  list_severity;
+};
+
+typedef struct bucket {
+    uint64_t key;
+    uint32_t begin, count;
+} bucket;
+
+struct ql_lexicon {
+    ql_allocator allocator;
+    mrule     *rules;
+    size_t     rule_count;
+    mword     *words;
+    size_t     word_count;
+    mrun      *runs;
+    size_t     run_count;
+    char      *pool;
+    size_t     pool_size;
+    uint32_t  *ids;            /* word ids grouped by key */
+    bucket    *table;
+    uint64_t   table_mask;
+    int        table_shift;
+    uint64_t  *bitmap;
+    uint64_t   bitmap_mask;    /* in bits */
+    char     **categories;
+    size_t     category_count;
+    double    *review, *block; /* per category */
+    size_t     term_words;     /* words and phrases as written */
+};
+
+static void diag_add(ql_lexicon_compiler *c, const char *file, unsigned line, unsigned col,
+                     const char *fmt, const char *arg)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, fmt, arg ? arg : "");
+    char *m = ql__strdup(&c->allocator, msg);
+    char *f = ql__strdup(&c->allocator, file ? file : "<lexicon>");
+    if (!m || !f) {
+        ql__free(&c->allocator, m);
+        ql__free(&c->allocator, f);
+        return;
+    }
+    if (ql__vec_push(&c->allocator, &c->diag_strings, &m) != QL_OK) {
+        ql__free(&c->allocator, m);
+        ql__free(&c->allocator, f);
+        return;
+    }
+    if (ql__vec_push(&c->allocator, &c->diag_strings, &f) != QL_OK) {
+        ql__free(&c->allocator, f);
+        return;
+    }
+    ql_diagnostic d = {f, line, col, m};
+    (void)ql__vec_push(&c->allocator, &c->diags, &d);
+}
+
+ql_status ql_lexicon_compiler_create(const ql_allocator *allocator, ql_lexicon_compiler **out)
+{
+    if (!out)
+        return QL_EINVAL;
+    *out = NULL;
+    ql_allocator a = {0};
+    if (allocator)
+        a = *allocator;
+    ql_lexicon_compiler *c = ql__calloc(&a, 1, sizeof *c);
+    if (!c)
+        return QL_ENOMEM;
+    c->allocator = a;
+    ql__vec_init(&c->rules, sizeof(mrule), QL__MAX_RULES);
+    ql__vec_init(&c->words, sizeof(srcword), QL__MOD_MAX_WORDS);
+    ql__vec_init(&c->pool, 1, (size_t)1 << 30);
+    ql__vec_init(&c->thresholds, sizeof(mthreshold), 4096);
+    ql__vec_init(&c->diags, sizeof(ql_diagnostic), 1000);
+    ql__vec_init(&c->diag_strings, sizeof(char *), 2000);
+    c->list_severity = QL_SEVERITY_MEDIUM;
+    pthread_once(&g_fold_once, fold_init);
+    *out = c;
+    return QL_OK;
+}
+
+static void rule_free(const ql_allocator *a, mrule *r)
+{
+    ql__free(a, r->id);
+    ql__free(a, r->category);
+    ql__free(a, r->description);
+    ql__free(a, r->source);
+}
+
+void ql_lexicon_compiler_destroy(ql_lexicon_compiler *c)
+{
+    if (!c)
+        return;
+    const ql_allocator *a = &c->allocator;
+    for (size_t i = 0; i < c->rules.count; i++)
+        rule_free(a, &QL__VEC_AT(&c->rules, mrule, i));
+    for (size_t i = 0; i < c->thresholds.count; i++)
+        ql__free(a, QL__VEC_AT(&c->thresholds, mthreshold, i).category);
+    for (size_t i = 0; i < c->diag_strings.count; i++)
+        ql__free(a, QL__VEC_AT(&c->diag_strings, char *, i));
+    ql__vec_free(a, &c->rules);
+    ql__vec_free(a, &c->words);
+    ql__vec_free(a, &c->pool);
+    ql__vec_free(a, &c->thresholds);
+    ql__vec_free(a, &c->diags);
+    ql__vec_free(a, &c->diag_strings);
+    ql__free(a, c->list_category);
+    ql__free(a, c);
+}
+
+size_t ql_lexicon_compiler_diagnostic_count(const ql_lexicon_compiler *c)
+{
+    return c ? c->diags.count : 0;
+}
+
+const ql_diagnostic *ql_lexicon_compiler_diagnostic(const ql_lexicon_compiler *c, size_t i)
+{
+    if (!c || i >= c->diags.count)
+        return NULL;
+    return &QL__VEC_AT(&c->diags, ql_diagnostic, i);
+}
+
+static ql_status pool_add(ql_lexicon_compiler *c, const char *s, size_t n, uint32_t *off)
+{
+    if (c->pool.count + n + 1 > UINT32_MAX)
+        return QL_ELIMIT;
+    *off = (uint32_t)c->pool.count;
+    ql_status st = ql__vec_reserve(&c->allocator, &c->pool, c->pool.count + n + 1);
+    if (st != QL_OK)
+        return st;
+    memcpy((char *)c->pool.items + c->pool.count, s, n);
+    ((char *)c->pool.items)[c->pool.count + n] = '\0';
+    c->pool.count += n + 1;
+    return QL_OK;
+}
+
+static const char *const category_names[] = {
+    "harmful.cyber_violence", "harmful.doxxing", "harmful.gambling", "harmful.fraud",
+    "harmful.porn", "harmful.illegal_lending", "harmful.drugs", "minors.inducement",
+};
+
+/* A category is a dotted lower-case name: the eight built-in ones or any
+ * a user defines (custom.xxx). */
+static int valid_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+              ch == '.' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int severity_from(const char *s, ql_severity *out, int *signal)
+{
+    static const char *const names[] = {"info", "low", "medium", "high", "critical"};
+    *signal = 0;
+    if (strcmp(s, "signal") == 0) {
+        *out = QL_SEVERITY_INFO;
+        *signal = 1;
+        return 1;
+    }
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (ql_severity)i;
+            return 1;
+        }
+    return 0;
+}
+
+/* ------------------------------------------------------- YAML parsing */
+
+typedef struct yctx {
+    ql_lexicon_compiler *c;
+    const char *file;
+    yaml_document_t *doc;
+    int errors;
+    int oom;
+} yctx;
+
+static void yerr(yctx *y, const yaml_node_t *n, const char *fmt, const char *arg)
+{
+    y->errors++;
+    diag_add(y->c, y->file, n ? (unsigned)n->start_mark.line + 1 : 0,
+             n ? (unsigned)n->start_mark.column + 1 : 0, fmt, arg);
+}
+
+static const char *yscalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static char *ydup(yctx *y, const yaml_node_t *n, const char *what)
+{
+    const char *s = yscalar(n);
+    if (!s) {
+        yerr(y, n, "%s must be a string", what);
+        return NULL;
+    }
+    char *d = ql__strdup(&y->c->allocator, s);
+    if (!d)
+        y->oom = 1;
+    return d;
+}
+
+static int check_word(yctx *y, const yaml_node_t *n, const char *s, size_t len)
+{
+    if (len == 0 || len > QL__MOD_MAX_WORD) {
+        yerr(y, n, "a word must be 1 to 256 bytes%s", "");
+        return 0;
+    }
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        int l = utf8_next((const uint8_t *)s + i, len - i, &cp);
+        if (l <= 0) {
+            yerr(y, n, "a word is not valid UTF-8%s", "");
+            return 0;
+        }
+        i += (size_t)l;
+    }
+    return 1;
+}
+
+static void add_word(yctx *y, const yaml_node_t *n, uint32_t rule, wkind kind, unsigned part)
+{
+    const char *s = yscalar(n);
+    if (!s) {
+        yerr(y, n, "every word must be a string%s", "");
+        return;
+    }
+    size_t len = n->data.scalar.length;
+    if (!check_word(y, n, s, len))
+        return;
+    srcword w = {rule, 0, (uint8_t)kind, (uint8_t)part};
+    ql_status st = pool_add(y->c, s, len, &w.text_off);
+    if (st == QL_OK)
+        st = ql__vec_push(&y->c->allocator, &y->c->words, &w);
+    if (st == QL_ELIMIT)
+        yerr(y, n, "too many words (the limit is 4,000,000)%s", "");
+    else if (st != QL_OK)
+        y->oom = 1;
+}
+
+static void add_word_list(yctx *y, yaml_node_t *n, uint32_t rule, wkind kind, const char *what)
+{
+    if (n->type == YAML_SCALAR_NODE) {
+        add_word(y, n, rule, kind, 0);
+        return;
+    }
+    if (n->type != YAML_SEQUENCE_NODE) {
+        yerr(y, n, "%s must be a list of words", what);
+        return;
+    }
+    for (yaml_node_item_t *it = n->data.sequence.items.start;
+         it < n->data.sequence.items.top && !y->oom; it++)
+        add_word(y, yaml_document_get_node(y->doc, *it), rule, kind, 0);
+}
+
+static void parse_lex_rule(yctx *y, yaml_node_t *n)
+{
+    ql_lexicon_compiler *c = y->c;
+    const ql_allocator *a = &c->allocator;
+    if (!n || n->type != YAML_MAPPING_NODE) {
+        yerr(y, n, "a rule must be a mapping (id, category, words...)%s", "");
+        return;
+    }
+    mrule r;
+    memset(&r, 0, sizeof r);
+    r.severity = QL_SEVERITY_MEDIUM;
+    r.pinyin = 1;
+    yaml_node_t *words = NULL, *allow = NULL, *all = NULL;
+    int errors_before = y->errors;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
+        const char *ks = yscalar(k);
+        const char *vs = yscalar(v);
+        if (!ks) {
+            yerr(y, k, "rule keys must be strings%s", "");
+        } else if (strcmp(ks, "id") == 0) {
+            ql__free(a, r.id);
+            r.id = ydup(y, v, "id");
+            if (r.id && !valid_name(r.id, 128))
+                yerr(y, v, "id '%s' must be 1-128 of a-z 0-9 _ . -", r.id);
+        } else if (strcmp(ks, "category") == 0) {
+            ql__free(a, r.category);
+            r.category = ydup(y, v, "category");
+            if (r.category && !valid_name(r.category, 64))
+                yerr(y, v, "category '%s' must be 1-64 of a-z 0-9 _ . -", r.category);
+        } else if (strcmp(ks, "description") == 0) {
+            ql__free(a, r.description);
+            r.description = ydup(y, v, "description");
+        } else if (strcmp(ks, "severity") == 0) {
+            if (!vs || !severity_from(vs, &r.severity, &r.signal))
+                yerr(y, v, "severity must be low, medium, high, critical or signal%s", "");
+        } else if (strcmp(ks, "role") == 0) {
+            if (vs && strcmp(vs, "exposure") == 0)
+                r.role = ROLE_EXPOSURE;
+            else if (vs && strcmp(vs, "self") == 0)
+                r.role = ROLE_SELF;
+            else if (vs && strcmp(vs, "term") == 0)
+                r.role = ROLE_TERM;
+            else
+                yerr(y, v, "role must be term, exposure or self%s", "");
+        } else if (strcmp(ks, "pinyin") == 0) {
+            if (vs && strcmp(vs, "none") == 0)
+                r.pinyin = 0;
+            else if (vs && strcmp(vs, "full") == 0)
+                r.pinyin = 1;
+            else if (vs && strcmp(vs, "initials") == 0)
+                r.pinyin = 2;
+            else
+                yerr(y, v, "pinyin must be none, full or initials%s", "");
+        } else if (strcmp(ks, "within") == 0) {
+            char *end = NULL;
+            long w = vs ? strtol(vs, &end, 10) : -1;
+            if (!vs || *end || w < 1 || w > 10000)
+                yerr(y, v, "within must be a number of characters from 1 to 10000%s", "");
+            else
+                r.within = (uint32_t)w;
+        } else if (strcmp(ks, "words") == 0) {
+            words = v;
+        } else if (strcmp(ks, "allow") == 0) {
+            allow = v;
+        } else if (strcmp(ks, "all") == 0) {
+            all = v;
+        } else {
+            yerr(y, k, "unknown rule key '%s' (expected id, category, severity, description, "
+                       "role, pinyin, words, allow, all, within)", ks);
+        }
+    }
+    if (!r.id)
+        yerr(y, n, "rule has no id%s", "");
+    if (!r.category)
+        yerr(y, n, "rule has no category%s", "");
+    if (!words && !all)
+        yerr(y, n, "rule has neither words nor all (a co-occurrence)%s", "");
+    if (words && all)
+        yerr(y, n, "a rule has words or all, not both%s", "");
+    if (all && !r.within)
+        r.within = 30;
+    if (!all && r.within)
+        yerr(y, n, "within needs all%s", "");
+    if (all && r.role != ROLE_TERM)
+        yerr(y, n, "a co-occurrence rule cannot have a doxxing role%s", "");
+    for (size_t i = 0; r.id && i < c->rules.count; i++)
+        if (strcmp(QL__VEC_AT(&c->rules, mrule, i).id, r.id) == 0) {
+            yerr(y, n, "duplicate rule id '%s'", r.id);
+            break;
+        }
+    if (y->errors != errors_before || y->oom) {
+        rule_free(a, &r);
+        return;
+    }
+    r.source = ql__strdup(a, y->file);
+    if (!r.source) {
+        rule_free(a, &r);
+        y->oom = 1;
+        return;
+    }
+    uint32_t idx = (uint32_t)c->rules.count;
+    if (ql__vec_push(a, &c->rules, &r) != QL_OK) {
+        rule_free(a, &r);
+        y->oom = 1;
+        return;
+    }
+    mrule *rr = &QL__VEC_AT(&c->rules, mrule, idx);
+    if (words)
+        add_word_list(y, words, idx, W_TERM, "words");
+    if (allow) {
+        rr->has_allow = 1;
+        add_word_list(y, allow, idx, W_ALLOW, "allow");
+    }
+    if (all) {
+        if (all->type != YAML_SEQUENCE_NODE ||
+            all->data.sequence.items.top - all->data.sequence.items.start < 2 ||
+            all->data.sequence.items.top - all->data.sequence.items.start > QL__MOD_MAX_PARTS) {
+            yerr(y, all, "all must be a list of 2 to 8 words (or lists of alternatives)%s", "");
+            return;
+        }
+        unsigned part = 0;
+        for (yaml_node_item_t *it = all->data.sequence.items.start;
+             it < all->data.sequence.items.top && !y->oom; it++, part++) {
+            yaml_node_t *pn = yaml_document_get_node(y->doc, *it);
+            if (pn->type == YAML_SEQUENCE_NODE) {
+                /* A part may be a list of alternatives: [充值, 氪金]. */
+                for (yaml_node_item_t *jt = pn->data.sequence.items.start;
+                     jt < pn->data.sequence.items.top && !y->oom; jt++)
+                    add_word(y, yaml_document_get_node(y->doc, *jt), idx, W_PART, part);
+            } else {
+                add_word(y, pn, idx, W_PART, part);
+            }
+        }
+        rr = &QL__VEC_AT(&c->rules, mrule, idx);
+        rr->parts = part;
+    }
+}
+
+static void parse_thresholds(yctx *y, yaml_node_t *n)
+{
+    if (n->type != YAML_MAPPING_NODE) {
+        yerr(y, n, "thresholds must be a mapping of category to {review, block}%s", "");
+        return;
+    }
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
+        const char *ks = yscalar(k);
+        if (!ks || (strcmp(ks, "default") != 0 && !valid_name(ks, 64))) {
+            yerr(y, k, "thresholds: '%s' is not a category", ks ? ks : "?");
+            continue;
+        }
+        double review = -1, block = -1;
+        if (v->type != YAML_MAPPING_NODE) {
+            yerr(y, v, "thresholds of %s must be {review: N, block: N}", ks);
+            continue;
+        }
+        for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+            const char *qk = yscalar(yaml_document_get_node(y->doc, q->key));
+            yaml_node_t *qv = yaml_document_get_node(y->doc, q->value);
+            const char *qs = yscalar(qv);
+            char *end = NULL;
+            double d = qs ? strtod(qs, &end) : NAN;
+            if (!qs || end == qs || *end || !(d >= 0 && d <= 1)) {
+                yerr(y, qv, "a threshold must be a number from 0 to 1%s", "");
+                continue;
+            }
+            if (qk && strcmp(qk, "review") == 0)
+                review = d;
+            else if (qk && strcmp(qk, "block") == 0)
+                block = d;
+            else
+                yerr(y, qv, "thresholds take review and block%s", "");
+        }
+        if (review < 0 || block < 0 || review > block) {
+            yerr(y, v, "thresholds of %s need review <= block, both set", ks);
+            continue;
+        }
+        if (ql_lexicon_compiler_threshold(y->c, strcmp(ks, "default") == 0 ? NULL : ks,
+                                          review, block) != QL_OK)
+            y->oom = 1;
+    }
+}
+
+static void truncate_to(ql_lexicon_compiler *c, size_t rules, size_t words, size_t pool)
+{
+    while (c->rules.count > rules)
+        rule_free(&c->allocator, &QL__VEC_AT(&c->rules, mrule, --c->rules.count));
+    c->words.count = words;
+    c->pool.count = pool;
+}
+
+static ql_status add_yaml(ql_lexicon_compiler *c, const char *name, const uint8_t *text,
+                          size_t length)
+{
+    size_t rules0 = c->rules.count, words0 = c->words.count, pool0 = c->pool.count;
+    yctx y;
+    memset(&y, 0, sizeof y);
+    y.c = c;
+    y.file = name ? name : "<lexicon>";
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&parser))
+        return QL_ENOMEM;
+    yaml_parser_set_input_string(&parser, text, length);
+    if (!yaml_parser_load(&parser, &doc)) {
+        diag_add(c, y.file, (unsigned)parser.problem_mark.line + 1,
+                 (unsigned)parser.problem_mark.column + 1, "YAML: %s",
+                 parser.problem ? parser.problem : "syntax error");
+        yaml_parser_delete(&parser);
+        return QL_ERULE;
+    }
+    y.doc = &doc;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    yaml_node_t *list = NULL;
+    if (!root || root->type != YAML_MAPPING_NODE) {
+        yerr(&y, root, "expected a mapping with a 'rules:' list%s", "");
+    } else {
+        for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+             p < root->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+            yaml_node_t *v = yaml_document_get_node(&doc, p->value);
+            const char *ks = yscalar(k);
+            if (ks && strcmp(ks, "rules") == 0)
+                list = v;
+            else if (ks && strcmp(ks, "thresholds") == 0)
+                parse_thresholds(&y, v);
+            else if (!ks || strcmp(ks, "version") != 0)
+                yerr(&y, k, "unknown top-level key '%s' (expected version, rules, thresholds)",
+                     ks ? ks : "?");
+        }
+        if (!list)
+            yerr(&y, root, "no 'rules:' list in the file%s", "");
+        else if (list->type != YAML_SEQUENCE_NODE)
+            yerr(&y, list, "'rules' must be a list%s", "");
+        else
+            for (yaml_node_item_t *it = list->data.sequence.items.start;
+                 it < list->data.sequence.items.top && !y.oom; it++)
+                parse_lex_rule(&y, yaml_document_get_node(&doc, *it));
+    }
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    if (y.errors || y.oom) {
+        truncate_to(c, rules0, words0, pool0);
+        return y.oom ? QL_ENOMEM : QL_ERULE;
+    }
+    return QL_OK;
+}
+
+/* A plain word list: one word a line, '#' starts a comment line; a line
+ * may be "word<TAB>category" or "word<TAB>category<TAB>severity".  Each
+ * distinct (category, severity) becomes one rule named after the file. */
+static ql_status add_list(ql_lexicon_compiler *c, const char *name, const uint8_t *text,
+                          size_t length)
+{
+    size_t rules0 = c->rules.count, words0 = c->words.count, pool0 = c->pool.count;
+    const ql_allocator *a = &c->allocator;
+    const char *file = name ? name : "<lexicon>";
+    int errors = 0, oom = 0;
+    size_t lineno = 0;
+    for (size_t pos = 0; pos < length && !oom;) {
+        size_t eol = pos;
+        while (eol < length && text[eol] != '\n')
+            eol++;
+        lineno++;
+        size_t s = pos, e = eol;
+        pos = eol + 1;
+        if (e > s && text[e - 1] == '\r')
+            e--;
+        if (lineno == 1 && e - s >= 3 && memcmp(text + s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3;
+        while (s < e && (text[s] == ' ' || text[s] == '\t'))
+            s++;
+        if (s == e || text[s] == '#')
+            continue;
+        /* Fields split at tabs. */
+        const uint8_t *f[3] = {text + s, NULL, NULL};
+        size_t fl[3] = {0, 0, 0};
+        int nf = 1;
+        size_t start = s;
+        for (size_t i = s; i <= e; i++) {
+            if (i == e || text[i] == '\t') {
+                if (nf <= 3)
+                    fl[nf - 1] = i - start;
+                if (i < e) {
+                    nf++;
+                    if (nf <= 3)
+                        f[nf - 1] = text + i + 1;
+                    start = i + 1;
+                }
+            }
+        }
+        while (fl[0] > 0 && f[0][fl[0] - 1] == ' ')
+            fl[0]--;
+        if (nf > 3) {
+            diag_add(c, file, (unsigned)lineno, 1, "expected word[<TAB>category[<TAB>severity]]%s", "");
+            errors++;
+            continue;
+        }
+        char cat[80], sev[16];
+        const char *category = c->list_category ? c->list_category : "custom.lexicon";
+        ql_severity severity = c->list_severity;
+        int signal = 0;
+        if (nf >= 2) {
+            if (fl[1] == 0 || fl[1] >= sizeof cat) {
+                diag_add(c, file, (unsigned)lineno, 1, "bad category%s", "");
+                errors++;
+                continue;
+            }
+            memcpy(cat, f[1], fl[1]);
+            cat[fl[1]] = '\0';
+            if (!valid_name(cat, 64)) {
+                diag_add(c, file, (unsigned)lineno, 1, "category '%s' must be of a-z 0-9 _ . -", cat);
+                errors++;
+                continue;
+            }
+            category = cat;
+        }
+        if (nf == 3) {
+            if (fl[2] == 0 || fl[2] >= sizeof sev) {
+                diag_add(c, file, (unsigned)lineno, 1, "bad severity%s", "");
+                errors++;
+                continue;
+            }
+            memcpy(sev, f[2], fl[2]);
+            sev[fl[2]] = '\0';
+            if (!severity_from(sev, &severity, &signal)) {
+                diag_add(c, file, (unsigned)lineno, 1, "severity '%s' is not low, medium, high, critical or signal", sev);
+                errors++;
+                continue;
+            }
+        }
+        int bad = fl[0] == 0 || fl[0] > QL__MOD_MAX_WORD;
+        for (size_t i = 0; !bad && i < fl[0];) {
+            uint32_t cp;
+            int l = utf8_next(f[0] + i, fl[0] - i, &cp);
+            if (l <= 0)
+                bad = 1;
+            else
+                i += (size_t)l;
+        }
+        if (bad) {
+            diag_add(c, file, (unsigned)lineno, 1, "a word must be 1 to 256 bytes of valid UTF-8%s", "");
+            errors++;
+            continue;
+        }
+        /* Find or make the rule for (category, severity) of this file. */
+        uint32_t ridx = UINT32_MAX;
+        for (size_t i = rules0; i < c->rules.count; i++) {
+            mrule *r = &QL__VEC_AT(&c->rules, mrule, i);
+            if (strcmp(r->category, category) == 0 && r->severity == severity && r->signal == signal) {
+                ridx = (uint32_t)i;
+                break;
+            }
+        }
+        if (ridx == UINT32_MAX) {
+            mrule r;
+            memset(&r, 0, sizeof r);
+            char id[256];
+            snprintf(id, sizeof id, "list.%s.%s%s", category,
+                     signal ? "signal" : ql_severity_name(severity), "");
+            r.id = ql__strdup(a, id);
+            r.category = ql__strdup(a, category);
+            r.source = ql__strdup(a, file);
+            r.severity = severity;
+            r.signal = signal;
+            r.pinyin = 1;
+            if (!r.id || !r.category || !r.source) {
+                rule_free(a, &r);
+                oom = 1;
+                break;
+            }
+            ridx = (uint32_t)c->rules.count;
+            if (ql__vec_push(a, &c->rules, &r) != QL_OK) {
+                rule_free(a, &r);
+                oom = 1;
+                break;
+            }
+        }
+        srcword w = {ridx, 0, W_TERM, 0};
+        ql_status st = pool_add(c, (const char *)f[0], fl[0], &w.text_off);
+        if (st == QL_OK)
+            st = ql__vec_push(a, &c->words, &w);
+        if (st == QL_ELIMIT) {
+            diag_add(c, file, (unsigned)lineno, 1, "too many words%s", "");
+            errors++;
+            break;
+        } else if (st != QL_OK) {
+            oom = 1;
+        }
+    }
+    if (errors || oom) {
+        truncate_to(c, rules0, words0, pool0);
+        return oom ? QL_ENOMEM : QL_ERULE;
+    }
+    return QL_OK;
+}
+
+ql_status ql_lexicon_compiler_add(ql_lexicon_compiler *c, const char *name,
+                                  const uint8_t *text, size_t length)
+{
+    if (!c || (!text && length))
+        return QL_EINVAL;
+    /* YAML when the first meaningful line is a key of ours. */
+    size_t i = 0;
+    for (;;) {
+        while (i < length && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+            i++;
+        if (i < length && text[i] == '#') {
+            while (i < length && text[i] != '\n')
+                i++;
+            continue;
+        }
+        break;
+    }
+    static const char *const keys[] = {"version:", "rules:", "thresholds:", "---"};
+    for (size_t k = 0; k < 4; k++) {
+        size_t n = strlen(keys[k]);
+        if (length - i >= n && memcmp(text + i, keys[k], n) == 0)
+            return add_yaml(c, name, text, length);
+    }
+    return add_list(c, name, text, length);
+}
+
+ql_status ql_lexicon_compiler_add_builtin(ql_lexicon_compiler *c)
+{
+    if (!c)
+        return QL_EINVAL;
+    if (c->builtin_added)
+        return QL_OK;
+    for (size_t i = 0; i < ql__lexicon_pack_count; i++) {
+        char name[160];
+        snprintf(name, sizeof name, "builtin:%s", ql__lexicon_packs[i].name);
+        ql_status st = ql_lexicon_compiler_add(c, name, ql__lexicon_packs[i].data,
+                                               ql__lexicon_packs[i].size);
+        if (st != QL_OK)
+            return st;
+    }
+    c->builtin_added = 1;
+    return QL_OK;
+}
+
+ql_status ql_lexicon_compiler_list_defaults(ql_lexicon_compiler *c, const char *category,
+                                            ql_severity severity)
+{
+    if (!c || (category && !valid_name(category, 64)) || severity > QL_SEVERITY_CRITICAL)
+        return QL_EINVAL;
+    char *dup = NULL;
+    if (category && !(dup = ql__strdup(&c->allocator, category)))
+        return QL_ENOMEM;
+    ql__free(&c->allocator, c->list_category);
+    c->list_category = dup;
+    c->list_severity = severity;
+    return QL_OK;
+}
+
+ql_status ql_lexicon_compiler_threshold(ql_lexicon_compiler *c, const char *category,
+                                        double review, double block)
+{
+    if (!c || !(review >= 0 && review <= block && block <= 1) ||
+        (category && !valid_name(category, 64)))
+        return QL_EINVAL;
+    for (size_t i = 0; i < c->thresholds.count; i++) {
+        mthreshold *t = &QL__VEC_AT(&c->thresholds, mthreshold, i);
+        if ((!t->category && !category) || (t->category && category && strcmp(t->category, category) == 0)) {
+            t->review = review;
+            t->block = block;
+            return QL_OK;
+        }
+    }
+    mthreshold t = {NULL, review, block};
+    if (category && !(t.category = ql__strdup(&c->allocator, category)))
+        return QL_ENOMEM;
+    if (ql__vec_push(&c->allocator, &c->thresholds, &t) != QL_OK) {
+        ql__free(&c->allocator, t.category);
+        return QL_ENOMEM;
+    }
+    return QL_OK;
+}
+
+/* ------------------------------------------------------------ compiling */
+
+/* A word's runs, folded like the text.  Returns the number of runs (0 if
+ * the word is all noise), -1 if too long. */
+static int word_runs(const char *s, size_t n, mrun *out, int *latin_first, int *latin_last)
+{
+    int nr = 0;
+    unsigned first_cls = 0, last_cls = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int l = utf8_next((const uint8_t *)s + i, n - i, &cp);
+        if (l <= 0)
+            return -1;
+        i += (size_t)l;
+        uint32_t e = fold(cp);
+        unsigned cls = FOLD_CLASS(e);
+        if (cls & C_NOISE) {
+            /* '@' and '$' inside Latin words are letters as written. */
+            if (!((cls & C_LEET) && nr > 0 && (last_cls & C_WORD)))
+                continue;
+            cls = C_WORD;
+        }
+        uint32_t f = FOLD_CP(e);
+        if (nr > 0 && out[nr - 1].cp == f) {
+            out[nr - 1].count++;
+            continue;
+        }
+        if (nr == (int)QL__MOD_MAX_RUNS)
+            return -1;
+        out[nr].cp = f;
+        out[nr].count = 1;
+        if (nr == 0)
+            first_cls = cls;
+        last_cls = cls;
+        nr++;
+    }
+    *latin_first = (first_cls & C_WORD) != 0;
+    *latin_last = (last_cls & C_WORD) != 0;
+    return nr;
+}
+
+static const char *pinyin_of(uint32_t cp)
+{
+    int found;
+    uint32_t off = pair_lookup(ql__pinyin, ql__pinyin_count, cp, &found);
+    return found ? ql__pinyin_pool + off : NULL;
+}
+
+static int english_word(const char *w)
+{
+    size_t lo = 0, hi = ql__english_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ql__english[mid], w);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* The pinyin spellings of a Chinese word: full ("shabi") and, when
+ * `initials`, the initials ("sb"; zh, ch, sh give z, c, s).  Returns 0 when
+ * the word has a character that is not Chinese or has no reading. */
+static int word_pinyin(const char *s, size_t n, char *full, size_t full_size,
+                       char *init, size_t init_size)
+{
+    size_t fo = 0, io = 0;
+    int chars = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int l = utf8_next((const uint8_t *)s + i, n - i, &cp);
+        if (l <= 0)
+            return 0;
+        i += (size_t)l;
+        uint32_t e = fold(cp);
+        if (FOLD_CLASS(e) & C_NOISE)
+            continue;
+        const char *py = (FOLD_CLASS(e) & C_CJK) ? pinyin_of(FOLD_CP(e)) : NULL;
+        if (!py)
+            return 0;
+        size_t pl = strlen(py);
+        if (fo + pl + 1 > full_size || io + 2 > init_size)
+            return 0;
+        memcpy(full + fo, py, pl);
+        fo += pl;
+        init[io++] = py[0];
+        chars++;
+    }
+    full[fo] = '\0';
+    init[io] = '\0';
+    return chars;
+}
+
+typedef struct keyed {
+    uint64_t key;
+    uint32_t word;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->word < y->word ? -1 : x->word > y->word;
+}
+
+static inline uint64_t key1(uint32_t a)
+{
+    return (uint64_t)keyclass(a);
+}
+
+static inline uint64_t key2(uint32_t a, uint32_t b)
+{
+    return (1ull << 63) | ((uint64_t)keyclass(a) << 21) | keyclass(b);
+}
+
+static inline uint64_t key_hash(uint64_t k)
+{
+    k ^= k >> 29;
+    k *= 0xBF58476D1CE4E5B9ull;
+    k ^= k >> 32;
+    return k;
+}
+
+static ql_status compiled_add(ql_lexicon *lx, ql__vec *words, ql__vec *runs, ql__vec *keys,
+                              const mrun *r, int nr, mword w)
+{
+    const ql_allocator *a = &lx->allocator;
+    if (runs->count + (size_t)nr > UINT32_MAX)
+        return QL_ELIMIT;
+    w.run_off = (uint32_t)runs->count;
+    w.nruns = (uint16_t)nr;
+    for (int i = 0; i < nr; i++) {
+        ql_status st = ql__vec_push(a, runs, &r[i]);
+        if (st != QL_OK)
+            return st;
+    }
+    keyed k;
+    k.word = (uint32_t)words->count;
+    k.key = nr == 1 ? key1(r[0].cp) : key2(r[nr - 2].cp, r[nr - 1].cp);
+    ql_status st = ql__vec_push(a, words, &w);
+    if (st == QL_OK)
+        st = ql__vec_push(a, keys, &k);
+    return st;
+}
+
+void ql_lexicon_destroy(ql_lexicon *lx)
+{
+    if (!lx)
+        return;
+    ql_allocator a = lx->allocator;
+    for (size_t i = 0; i < lx->rule_count; i++)
+        rule_free(&a, &lx->rules[i]);
+    for (size_t i = 0; i < lx->category_count; i++)
+        ql__free(&a, lx->categories[i]);
+    ql__free(&a, lx->rules);
+    ql__free(&a, lx->words);
+    ql__free(&a, lx->runs);
+    ql__free(&a, lx->pool);
+    ql__free(&a, lx->ids);
+    ql__free(&a, lx->table);
+    ql__free(&a, lx->bitmap);
+    ql__free(&a, lx->categories);
+    ql__free(&a, lx->review);
+    ql__free(&a, lx->block);
+    ql__free(&a, lx);
+}
+
+static ql_status build_categories(ql_lexicon_compiler *c, ql_lexicon *lx)
+{
+    const ql_allocator *a = &lx->allocator;
+    size_t max = lx->rule_count + sizeof category_names / sizeof *category_names;
+    lx->categories = ql__calloc(a, max, sizeof *lx->categories);
+    lx->review = ql__calloc(a, max, sizeof *lx->review);
+    lx->block = ql__calloc(a, max, sizeof *lx->block);
+    if (!lx->categories || !lx->review || !lx->block)
+        return QL_ENOMEM;
+    /* The built-in categories first, in their fixed order, then users'. */
+    for (size_t i = 0; i < sizeof category_names / sizeof *category_names; i++) {
+        if (!(lx->categories[lx->category_count] = ql__strdup(a, category_names[i])))
+            return QL_ENOMEM;
+        lx->category_count++;
+    }
+    for (size_t i = 0; i < lx->rule_count; i++) {
+        mrule *r = &lx->rules[i];
+        size_t j = 0;
+        while (j < lx->category_count && strcmp(lx->categories[j], r->category) != 0)
+            j++;
+        if (j == lx->category_count) {
+            if (!(lx->categories[j] = ql__strdup(a, r->category)))
+                return QL_ENOMEM;
+            lx->category_count++;
+        }
+        r->category_index = (unsigned)j;
+    }
+    double dr = 0.5, db = 0.8;
+    for (size_t i = 0; i < c->thresholds.count; i++) {
+        mthreshold *t = &QL__VEC_AT(&c->thresholds, mthreshold, i);
+        if (!t->category) {
+            dr = t->review;
+            db = t->block;
+        }
+    }
+    for (size_t j = 0; j < lx->category_count; j++) {
+        lx->review[j] = dr;
+        lx->block[j] = db;
+        for (size_t i = 0; i < c->thresholds.count; i++) {
+            mthreshold *t = &QL__VEC_AT(&c->thresholds, mthreshold, i);
+            if (t->category && strcmp(t->category, lx->categories[j]) == 0) {
+                lx->review[j] = t->review;
+                lx->block[j] = t->block;
+            }
+        }
+    }
+    return QL_OK;
+}
+
+ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
+{
+    if (!c || !out)
+        return QL_EINVAL;
+    *out = NULL;
+    const ql_allocator *a = &c->allocator;
+    ql_lexicon *lx = ql__calloc(a, 1, sizeof *lx);
+    if (!lx)
+        return QL_ENOMEM;
+    lx->allocator = c->allocator;
+    ql_status st = QL_ENOMEM;
+    ql__vec words, runs, keys, pool;
+    ql__vec_init(&words, sizeof(mword), (size_t)QL__MOD_MAX_WORDS * 4);
+    ql__vec_init(&runs, sizeof(mrun), (size_t)1 << 28);
+    ql__vec_init(&keys, sizeof(keyed), (size_t)QL__MOD_MAX_WORDS * 4);
+    ql__vec_init(&pool, 1, (size_t)1 << 31);
+
+    /* Rules move to the lexicon (their strings with them). */
+    lx->rule_count = c->rules.count;
+    lx->rules = ql__calloc(a, lx->rule_count ? lx->rule_count : 1, sizeof *lx->rules);
+    if (!lx->rules)
+        goto fail;
+    for (size_t i = 0; i < lx->rule_count; i++) {
+        mrule *src = &QL__VEC_AT(&c->rules, mrule, i);
+        lx->rules[i] = *src;
+        lx->rules[i].id = ql__strdup(a, src->id);
+        lx->rules[i].category = ql__strdup(a, src->category);
+        lx->rules[i].description = src->description ? ql__strdup(a, src->description) : NULL;
+        lx->rules[i].source = ql__strdup(a, src->source);
+        if (!lx->rules[i].id || !lx->rules[i].category || !lx->rules[i].source ||
+            (src->description && !lx->rules[i].description))
+            goto fail;
+    }
+    if ((st = build_categories(c, lx)) != QL_OK)
+        goto fail;
+    st = QL_ENOMEM;
+    /* The string pool is copied whole; pinyin forms are appended. */
+    if (ql__vec_reserve(a, &pool, c->pool.count + 1) != QL_OK)
+        goto fail;
+    memcpy(pool.items, c->pool.items, c->pool.count);
+    pool.count = c->pool.count;
+
+    for (size_t i = 0; i < c->words.count; i++) {
+        srcword *sw = &QL__VEC_AT(&c->words, srcword, i);
+        const char *text = (const char *)c->pool.items + sw->text_off;
+        size_t n = strlen(text);
+        mrun r[QL__MOD_MAX_RUNS];
+        int lf, ll;
+        int nr = word_runs(text, n, r, &lf, &ll);
+        if (nr <= 0) {
+            /* A word of noise alone ("!!!") or longer than 48 runs can
+             * never match; it was accepted by the parser, so say so. */
+            diag_add(c, lx->rules[sw->rule].source, 0, 0,
+                     nr == 0 ? "word '%s' is only punctuation or spaces; ignored"
+                             : "word '%s' is too long (48 characters at most); ignored", text);
+            continue;
+        }
+        mword w;
+        memset(&w, 0, sizeof w);
+        w.rule = sw->rule;
+        w.text_off = sw->text_off;
+        w.kind = sw->kind;
+        w.part = sw->part;
+        w.form = F_TEXT;
+        w.latin_first = (uint8_t)lf;
+        w.latin_last = (uint8_t)ll;
+        if ((st = compiled_add(lx, &words, &runs, &keys, r, nr, w)) != QL_OK)
+            goto fail;
+        if (sw->kind != W_TERM && sw->kind != W_PART)
+            continue;
+        lx->term_words++;
+        int pin = lx->rules[sw->rule].pinyin;
+        if (!pin)
+            continue;
+        char full[QL__MOD_MAX_RUNS * 7], init[QL__MOD_MAX_RUNS + 1];
+        int chars = word_pinyin(text, n, full, sizeof full, init, sizeof init);
+        if (chars < 2)
+            continue;   /* one character's pinyin is an ordinary syllable */
+        const char *forms[2] = {full, pin == 2 ? init : NULL};
+        for (int f = 0; f < 2; f++) {
+            if (!forms[f] || english_word(forms[f]))
+                continue;
+            mrun pr[QL__MOD_MAX_RUNS];
+            int plf, pll;
+            int pnr = word_runs(forms[f], strlen(forms[f]), pr, &plf, &pll);
+            if (pnr <= 0)
+                continue;
+            mword pw = w;
+            pw.form = (uint8_t)(f == 0 ? F_PINYIN : F_INITIALS);
+            pw.latin_first = 1;
+            pw.latin_last = 1;
+            /* The display string: the Chinese word (the hit is of it). */
+            if ((st = compiled_add(lx, &words, &runs, &keys, pr, pnr, pw)) != QL_OK)
+                goto fail;
+        }
+    }
+
+    /* Group word ids by key: a hash table of buckets over the sorted ids,
+     * with a bitmap in front of it. */
+    st = QL_ENOMEM;
+    qsort(keys.items, keys.count, sizeof(keyed), keyed_cmp);
+    size_t distinct = 0;
+    for (size_t i = 0; i < keys.count; i++)
+        if (i == 0 || QL__VEC_AT(&keys, keyed, i).key != QL__VEC_AT(&keys, keyed, i - 1).key)
+            distinct++;
+    size_t cap = 16;
+    while (cap < distinct * 2)
+        cap <<= 1;
+    size_t bits = 1u << 16;
+    while (bits < distinct * 32 && bits < ((size_t)1 << 27))
+        bits <<= 1;
+    lx->ids = ql__malloc(a, (keys.count ? keys.count : 1) * sizeof *lx->ids);
+    lx->table = ql__calloc(a, cap, sizeof *lx->table);
+    lx->bitmap = ql__calloc(a, bits / 64, sizeof *lx->bitmap);
+    if (!lx->ids || !lx->table || !lx->bitmap)
+        goto fail;
+    lx->table_mask = cap - 1;
+    lx->bitmap_mask = bits - 1;
+    for (size_t i = 0; i < cap; i++)
+        lx->table[i].key = UINT64_MAX;
+    for (size_t i = 0; i < keys.count;) {
+        uint64_t k = QL__VEC_AT(&keys, keyed, i).key;
+        size_t j = i;
+        while (j < keys.count && QL__VEC_AT(&keys, keyed, j).key == k) {
+            lx->ids[j] = QL__VEC_AT(&keys, keyed, j).word;
+            j++;
+        }
+        uint64_t h = key_hash(k);
+        size_t slot = h & lx->table_mask;
+        while (lx->table[slot].key != UINT64_MAX)
+            slot = (slot + 1) & lx->table_mask;
+        lx->table[slot].key = k;
+        lx->table[slot].begin = (uint32_t)i;
+        lx->table[slot].count = (uint32_t)(j - i);
+        uint64_t b = (h >> 20) & lx->bitmap_mask;
+        lx->bitmap[b >> 6] |= 1ull << (b & 63);
+        i = j;
+    }
+
+    lx->word_count = words.count;
+    lx->words = words.items;
+    lx->run_count = runs.count;
+    lx->runs = runs.items;
+    lx->pool_size = pool.count;
+    lx->pool = pool.items;
+    ql__vec_free(a, &keys);
+    *out = lx;
+    return QL_OK;
+
+fail:
+    ql__vec_free(a, &words);
+    ql__vec_free(a, &runs);
+    ql__vec_free(a, &keys);
+    ql__vec_free(a, &pool);
+    ql_lexicon_destroy(lx);
+    return st;
+}
+
+size_t ql_lexicon_word_count(const ql_lexicon *lx)
+{
+    return lx ? lx->term_words : 0;
+}
+
+size_t ql_lexicon_form_count(const ql_lexicon *lx)
+{
+    return lx ? lx->word_count : 0;
+}
+
+size_t ql_lexicon_rule_count(const ql_lexicon *lx)
+{
+    return lx ? lx->rule_count : 0;
+}
+
+static inline const bucket *lookup(const ql_lexicon *lx, uint64_t k)
+{
+    uint64_t h = key_hash(k);
+    uint64_t b = (h >> 20) & lx->bitmap_mask;
+    if (!(lx->bitmap[b >> 6] & (1ull << (b & 63))))
+        return NULL;
+    size_t slot = h & lx->table_mask;
+    for (;;) {
+        const bucket *bk = &lx->table[slot];
+        if (bk->key == k)
+            return bk;
+        if (bk->key == UINT64_MAX)
+            return NULL;
+        slot = (slot + 1) & lx->table_mask;
+    }
+}
+
+/* ------------------------------------------------------------ moderator */
+
+typedef struct vrun {
+    uint32_t cp;
+    uint32_t count;
+    uint64_t start, end;       /* original bytes */
+    uint64_t seq;              /* position in the view */
+    uint8_t  before_word;      /* the character before it is a word character */
+    uint8_t  after_word;
+    uint8_t  after_set;
+    uint8_t  inner_noise;      /* noise skipped inside the run */
+    uint8_t  gap_before;       /* noise between it and the run before */
+} vrun;
+
+typedef struct mhit {
+    uint32_t word;
+    uint32_t flags;
+    uint64_t start, end;
+    uint64_t seq_first, seq_last;
+} mhit;
+
+#define HIT_NOISY 1u            /* noise skipped inside the span */
+#define HIT_DROPPED 2u
+
+typedef struct pii {
+    char    *type;
+    char    *masked;
+    uint64_t start, end;
+    double   confidence;
+} pii;
+
+struct ql_moderator {
+    ql_allocator      allocator;
+    const ql_lexicon *lx;
+    ql_scanner       *scanner;     /* PII, for doxxing; NULL without */
+    ql_stream        *stream;
+    int               open;
+    /* UTF-8 between chunks */
+    uint8_t           pend[4];
+    size_t            npend;
+    uint64_t          offset;      /* bytes consumed */
+    /* the view */
+    vrun              run;
+    int               have_run;
+    vrun              ring[QL__MOD_RING];
+    uint64_t          seq;         /* runs closed */
+    uint64_t          break_seq;   /* runs before the last break */
+    unsigned          gap;
+    int               broken;
+    int               prev_word;   /* the previous character is a word character */
+    int               noise_since; /* noise since the run's last character */
+    /* results */
+    ql__vec           hits;        /* mhit */
+    ql__vec           pii;         /* pii */
+    ql__vec           out_hits;    /* ql_hit */
+    ql__vec           scores;      /* ql_category_score */
+    ql__vec           strings;     /* char *, owned, per message */
+    double           *cat_score;
+    ql_moderation     result;
+    ql_status         error;
+};
+
+static void clear_message(ql_moderator *m)
+{
+    const ql_allocator *a = &m->allocator;
+    for (size_t i = 0; i < m->pii.count; i++) {
+        ql__free(a, QL__VEC_AT(&m->pii, pii, i).type);
+        ql__free(a, QL__VEC_AT(&m->pii, pii, i).masked);
+    }
+    for (size_t i = 0; i < m->strings.count; i++)
+        ql__free(a, QL__VEC_AT(&m->strings, char *, i));
+    m->pii.count = m->hits.count = m->out_hits.count = m->scores.count = 0;
+    m->strings.count = 0;
+    m->npend = 0;
+    m->offset = 0;
+    m->have_run = 0;
+    m->seq = m->break_seq = 0;
+    m->gap = 0;
+    m->broken = 0;
+    m->prev_word = 0;
+    m->noise_since = 0;
+    m->error = QL_OK;
+    memset(&m->result, 0, sizeof m->result);
+}
+
+ql_status ql_moderator_create(const ql_lexicon *lexicon, const ql_rules *pii_rules,
+                              const ql_allocator *allocator, ql_moderator **out)
+{
+    if (!lexicon || !out)
+        return QL_EINVAL;
+    *out = NULL;
+    ql_allocator a = {0};
+    if (allocator)
+        a = *allocator;
+    ql_moderator *m = ql__calloc(&a, 1, sizeof *m);
+    if (!m)
+        return QL_ENOMEM;
+    m->allocator = a;
+    m->lx = lexicon;
+    ql__vec_init(&m->hits, sizeof(mhit), QL__MOD_MAX_HITS);
+    ql__vec_init(&m->pii, sizeof(pii), QL__MOD_MAX_HITS);
+    ql__vec_init(&m->out_hits, sizeof(ql_hit), QL__MOD_MAX_HITS);
+    ql__vec_init(&m->scores, sizeof(ql_category_score), 100000);
+    ql__vec_init(&m->strings, sizeof(char *), QL__MOD_MAX_HITS);
+    m->cat_score = ql__calloc(&a, lexicon->category_count + 1, sizeof *m->cat_score);
+    if (!m->cat_score) {
+        ql__free(&a, m);
+        return QL_ENOMEM;
+    }
+    if (pii_rules) {
+        ql_status st = ql_scanner_create(pii_rules, &a, &m->scanner);
+        if (st != QL_OK) {
+            ql__free(&a, m->cat_score);
+            ql__free(&a, m);
+            return st;
+        }
+    }
+    *out = m;
+    return QL_OK;
+}
+
+void ql_moderator_destroy(ql_moderator *m)
+{
+    if (!m)
+        return;
+    const ql_allocator a = m->allocator;
+    if (m->stream)
+        ql_stream_close(m->stream);
+    clear_message(m);
+    ql_scanner_destroy(m->scanner);
+    ql__vec_free(&a, &m->hits);
+    ql__vec_free(&a, &m->pii);
+    ql__vec_free(&a, &m->out_hits);
+    ql__vec_free(&a, &m->scores);
+    ql__vec_free(&a, &m->strings);
+    ql__free(&a, m->cat_score);
+    ql__free(&a, m);
+}
+
+static int pii_cb(const ql_finding *f, void *user)
+{
+    ql_moderator *m = user;
+    const ql_allocator *a = &m->allocator;
+    pii p;
+    p.type = ql__strdup(a, f->type);
+    p.masked = ql__strdup(a, f->masked ? f->masked : "");
+    p.start = f->start;
+    p.end = f->end;
+    p.confidence = f->confidence;
+    if (!p.type || !p.masked || ql__vec_push(a, &m->pii, &p) != QL_OK) {
+        ql__free(a, p.type);
+        ql__free(a, p.masked);
+        m->error = QL_ENOMEM;
+        return 1;
+    }
+    return 0;
+}
+
+ql_status ql_moderate_begin(ql_moderator *m)
+{
+    if (!m)
+        return QL_EINVAL;
+    if (m->stream) {
+        ql_stream_close(m->stream);
+        m->stream = NULL;
+    }
+    clear_message(m);
+    if (m->scanner) {
+        ql_scan_options o;
+        ql_scan_options_init(&o);
+        o.encoding = QL_ENCODING_UTF8;
+        ql_status st = ql_stream_open(m->scanner, &o, pii_cb, m, &m->stream);
+        if (st != QL_OK)
+            return st;
+    }
+    m->open = 1;
+    return QL_OK;
+}
+
+static void record_hit(ql_moderator *m, uint32_t wi, const vrun *first, const vrun *last,
+                       int noisy)
+{
+    mhit h;
+    h.word = wi;
+    h.flags = noisy ? HIT_NOISY : 0;
+    h.start = first->start;
+    h.end = last->end;
+    h.seq_first = first->seq;
+    h.seq_last = last->seq;
+    if (ql__vec_push(&m->allocator, &m->hits, &h) != QL_OK && m->error == QL_OK)
+        m->error = QL_ELIMIT;
+}
+
+/* Checks every word whose last run(s) key matches the run just closed. */
+static void check_bucket(ql_moderator *m, const bucket *bk)
+{
+    const ql_lexicon *lx = m->lx;
+    const vrun *last = &m->ring[(m->seq - 1) % QL__MOD_RING];
+    uint64_t avail = m->seq - m->break_seq;
+    for (uint32_t i = 0; i < bk->count; i++) {
+        uint32_t wi = lx->ids[bk->begin + i];
+        const mword *w = &lx->words[wi];
+        if (w->nruns > avail)
+            continue;
+        const mrun *r = lx->runs + w->run_off;
+        int ok = 1, noisy = 0;
+        const vrun *first = last;
+        for (unsigned j = 0; j < w->nruns; j++) {
+            const vrun *t = &m->ring[(m->seq - 1 - j) % QL__MOD_RING];
+            const mrun *wr = &r[w->nruns - 1 - j];
+            if (t->count < wr->count || !char_matches(t->cp, wr->cp)) {
+                ok = 0;
+                break;
+            }
+            noisy |= t->inner_noise | (j + 1 < w->nruns ? t->gap_before : 0);
+            first = t;
+        }
+        if (!ok)
+            continue;
+        if (w->latin_first && first->before_word)
+            continue;
+        if (w->latin_last && last->after_word)
+            continue;
+        record_hit(m, wi, first, last, noisy);
+    }
+}
+
+static void close_run(ql_moderator *m)
+{
+    if (!m->have_run)
+        return;
+    m->have_run = 0;
+    vrun *v = &m->ring[m->seq % QL__MOD_RING];
+    *v = m->run;
+    v->seq = m->seq;
+    m->seq++;
+    const ql_lexicon *lx = m->lx;
+    const bucket *bk = lookup(lx, key1(v->cp));
+    if (bk)
+        check_bucket(m, bk);
+    if (m->seq - m->break_seq >= 2) {
+        const vrun *p = &m->ring[(m->seq - 2) % QL__MOD_RING];
+        bk = lookup(lx, key2(p->cp, v->cp));
+        if (bk)
+            check_bucket(m, bk);
+    }
+}
+
+static inline void view_char(ql_moderator *m, uint32_t cp, uint64_t start, uint64_t end)
+{
+    uint32_t e = fold(cp);
+    unsigned cls = FOLD_CLASS(e);
+    uint32_t f = FOLD_CP(e);
+    if (cls & C_NOISE) {
+        int joins = (cls & C_UNDERSCORE) != 0;
+        if ((cls & C_LEET) && m->have_run && m->gap == 0 && m->prev_word) {
+            cls = C_WORD;      /* sh@t, a$$: a letter after letters */
+        } else {
+            if (m->have_run && !m->run.after_set) {
+                m->run.after_set = 1;
+                m->run.after_word = (uint8_t)joins;
+            }
+            m->prev_word = joins;
+            m->gap++;
+            m->noise_since = 1;
+            if (m->gap > QL__MOD_MAX_GAP && !m->broken) {
+                close_run(m);
+                m->break_seq = m->seq;
+                m->broken = 1;
+            }
+            return;
+        }
+    }
+    int word = (cls & C_WORD) != 0;
+    if (m->have_run && m->run.cp == f) {
+        m->run.count++;
+        m->run.end = end;
+        m->run.after_set = 0;
+        m->run.inner_noise |= (uint8_t)m->noise_since;
+        m->gap = 0;
+        m->noise_since = 0;
+        m->prev_word = word;
+        return;
+    }
+    if (m->have_run) {
+        if (!m->run.after_set) {
+            m->run.after_set = 1;
+            m->run.after_word = (uint8_t)word;
+        }
+        close_run(m);
+    }
+    m->run.cp = f;
+    m->run.count = 1;
+    m->run.start = start;
+    m->run.end = end;
+    m->run.before_word = (uint8_t)m->prev_word;
+    m->run.after_word = 0;
+    m->run.after_set = 0;
+    m->run.inner_noise = 0;
+    m->run.gap_before = (uint8_t)m->noise_since;
+    m->have_run = 1;
+    m->gap = 0;
+    m->broken = 0;
+    m->noise_since = 0;
+    m->prev_word = word;
+}
+
+static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t base)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = p[i];
+        if (b < 0x80) {
+            view_char(m, b, base + i, base + i + 1);
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        int l = utf8_next(p + i, n - i, &cp);
+        if (l == 0) {
+            /* Cut by the chunk's end: keep the bytes for the next one. */
+            memcpy(m->pend, p + i, n - i);
+            m->npend = n - i;
+            return;
+        }
+        if (l < 0) {
+            view_char(m, 0xFFFD, base + i, base + i + 1);   /* noise */
+            i++;
+            continue;
+        }
+        view_char(m, cp, base + i, base + i + (size_t)l);
+        i += (size_t)l;
+    }
+}
+
+ql_status ql_moderate_write(ql_moderator *m, const uint8_t *data, size_t length)
+{
+    if (!m || (!data && length))
+        return QL_EINVAL;
+    if (!m->open)
+        return QL_ESTATE;
+    if (m->error != QL_OK)
+        return m->error;
+    if (m->stream) {
+        ql_status st = ql_stream_write(m->stream, data, length);
+        if (st != QL_OK)
+            return m->error != QL_OK ? m->error : st;
+    }
+    size_t used = 0;
+    if (m->npend) {
+        /* Finish the character the last chunk cut. */
+        uint8_t tmp[8];
+        size_t have = m->npend;
+        memcpy(tmp, m->pend, have);
+        while (have < 4 && used < length) {
+            tmp[have++] = data[used++];
+            uint32_t cp;
+            int l = utf8_next(tmp, have, &cp);
+            if (l != 0)
+                break;
+        }
+        uint32_t cp;
+        int l = utf8_next(tmp, have, &cp);
+        uint64_t base = m->offset - m->npend;
+        if (l == 0 && used == length) {
+            memcpy(m->pend, tmp, have);
+            m->npend = have;
+            m->offset += length;
+            return m->error;
+        }
+        m->npend = 0;
+        if (l > 0) {
+            view_char(m, cp, base, base + (uint64_t)l);
+            /* Bytes of tmp past the character belong to data again. */
+            used -= have - (size_t)l;
+        } else {
+            view_char(m, 0xFFFD, base, base + 1);
+            used -= have - 1;
+        }
+    }
+    view_bytes(m, data + used, length - used, m->offset + used);
+    m->offset += length;
+    return m->error;
+}
+
+/* ------------------------------------------------------------- finish */
+
+static int hit_cmp(const void *a, const void *b)
+{
+    const ql_hit *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->end != y->end)
+        return x->end > y->end ? -1 : 1;
+    return strcmp(x->category, y->category);
+}
+
+static double severity_weight(ql_severity s)
+{
+    switch (s) {
+    case QL_SEVERITY_CRITICAL: return 1.0;
+    case QL_SEVERITY_HIGH: return 0.85;
+    case QL_SEVERITY_MEDIUM: return 0.55;
+    case QL_SEVERITY_LOW: return 0.3;
+    default: return 0.0;
+    }
+}
+
+static char *keep_string(ql_moderator *m, const char *s)
+{
+    char *d = ql__strdup(&m->allocator, s);
+    if (!d)
+        return NULL;
+    if (ql__vec_push(&m->allocator, &m->strings, &d) != QL_OK) {
+        ql__free(&m->allocator, d);
+        return NULL;
+    }
+    return d;
+}
+
+static ql_status emit(ql_moderator *m, ql_hit_kind kind, const mrule *r, ql_severity sev,
+                      double confidence, const char *word, const char *form,
+                      uint64_t start, uint64_t end, const char *masked)
+{
+    ql_hit h;
+    memset(&h, 0, sizeof h);
+    h.kind = kind;
+    h.rule_id = r ? r->id : "moderate.doxxing";
+    h.category = r ? r->category : "harmful.doxxing";
+    h.severity = sev;
+    h.confidence = confidence;
+    h.word = word;
+    h.form = form;
+    h.start = start;
+    h.end = end;
+    h.masked = masked;
+    return ql__vec_push(&m->allocator, &m->out_hits, &h);
+}
+
+static int mhit_first_cmp(const void *a, const void *b)
+{
+    const mhit *x = a, *y = b;
+    if (x->seq_first != y->seq_first)
+        return x->seq_first < y->seq_first ? -1 : 1;
+    return x->seq_last > y->seq_last ? -1 : x->seq_last < y->seq_last;
+}
+
+/* Allow-list phrases: a hit of a rule lying inside an allow hit of the
+ * same rule is dropped. */
+static void apply_allow(ql_moderator *m)
+{
+    const ql_lexicon *lx = m->lx;
+    mhit *h = m->hits.items;
+    size_t n = m->hits.count;
+    size_t allows = 0;
+    for (size_t i = 0; i < n; i++)
+        if (lx->words[h[i].word].kind == W_ALLOW)
+            allows++;
+    if (!allows)
+        return;
+    /* Hits are few per message; allow phrases fewer.  Quadratic in the
+     * allow hits only. */
+    for (size_t i = 0; i < n; i++) {
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind == W_ALLOW || !lx->rules[w->rule].has_allow)
+            continue;
+        for (size_t j = 0; j < n; j++) {
+            const mword *aw = &lx->words[h[j].word];
+            if (aw->kind != W_ALLOW || aw->rule != w->rule)
+                continue;
+            if (h[j].seq_first <= h[i].seq_first && h[i].seq_last <= h[j].seq_last) {
+                h[i].flags |= HIT_DROPPED;
+                break;
+            }
+        }
+    }
+}
+
+static double form_confidence(const mword *w, uint32_t flags)
+{
+    double c = w->form == F_INITIALS ? 0.7 : w->form == F_PINYIN ? 0.85 : 1.0;
+    if (flags & HIT_NOISY)
+        c *= 0.95;
+    return c;
+}
+
+static ql_status word_hits(ql_moderator *m)
+{
+    const ql_lexicon *lx = m->lx;
+    mhit *h = m->hits.items;
+    size_t n = m->hits.count;
+    qsort(h, n, sizeof *h, mhit_first_cmp);
+    apply_allow(m);
+    /* Containment: of hits of one category, keep the longest (大傻逼
+     * over 傻逼); same span from several forms is one hit. */
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].flags & HIT_DROPPED)
+            continue;
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind != W_TERM)
+            continue;
+        const mrule *r = &lx->rules[w->rule];
+        for (size_t j = i + 1; j < n && h[j].seq_first <= h[i].seq_last; j++) {
+            if (h[j].flags & HIT_DROPPED)
+                continue;
+            const mword *w2 = &lx->words[h[j].word];
+            if (w2->kind != W_TERM || lx->rules[w2->rule].category_index != r->category_index)
+                continue;
+            if (h[j].seq_last <= h[i].seq_last) {
+                /* j inside i: keep the stronger when the spans are equal */
+                if (h[j].seq_first == h[i].seq_first && h[j].seq_last == h[i].seq_last &&
+                    lx->rules[w2->rule].severity > r->severity) {
+                    h[i].flags |= HIT_DROPPED;
+                    break;
+                }
+                h[j].flags |= HIT_DROPPED;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].flags & HIT_DROPPED)
+            continue;
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind != W_TERM)
+            continue;
+        const mrule *r = &lx->rules[w->rule];
+        if (r->role != ROLE_TERM)
+            continue;   /* doxxing words are reported by doxxing() */
+        double conf = form_confidence(w, h[i].flags);
+        ql_status st = emit(m, QL_HIT_WORD, r, r->severity, conf, lx->pool + w->text_off,
+                            form_names[w->form], h[i].start, h[i].end, NULL);
+        if (st != QL_OK)
+            return st;
+        if (!r->signal) {
+            double *s = &m->cat_score[r->category_index];
+            *s = 1 - (1 - *s) * (1 - severity_weight(r->severity) * conf);
+        }
+    }
+    return QL_OK;
+}
+
+/* Co-occurrence: all parts of a rule within `within` characters of the
+ * view.  One hit per rule and message, over the first window found. */
+static ql_status cooccurrence(ql_moderator *m)
+{
+    const ql_lexicon *lx = m->lx;
+    mhit *h = m->hits.items;
+    size_t n = m->hits.count;
+    for (size_t ri = 0; ri < lx->rule_count; ri++) {
+        const mrule *r = &lx->rules[ri];
+        if (!r->parts)
+            continue;
+        /* Hits are sorted by seq_first; slide a window over this rule's. */
+        unsigned have[QL__MOD_MAX_PARTS] = {0};
+        unsigned distinct = 0;
+        size_t lo = 0;
+        int found = 0;
+        uint64_t fs = 0, fe = 0;
+        double conf = 1.0;
+        for (size_t i = 0; i < n && !found; i++) {
+            const mword *w = &lx->words[h[i].word];
+            if (w->kind != W_PART || w->rule != ri || (h[i].flags & HIT_DROPPED))
+                continue;
+            if (have[w->part]++ == 0)
+                distinct++;
+            for (;;) {
+                const mword *lw = &lx->words[h[lo].word];
+                int mine = lw->kind == W_PART && lw->rule == ri && !(h[lo].flags & HIT_DROPPED);
+                if (lo < i && (!mine || h[i].seq_last - h[lo].seq_first + 1 > r->within)) {
+                    if (mine && --have[lw->part] == 0)
+                        distinct--;
+                    lo++;
+                    continue;
+                }
+                break;
+            }
+            if (distinct == r->parts) {
+                found = 1;
+                fs = UINT64_MAX;
+                fe = 0;
+                for (size_t j = lo; j <= i; j++) {
+                    const mword *jw = &lx->words[h[j].word];
+                    if (jw->kind != W_PART || jw->rule != ri || (h[j].flags & HIT_DROPPED))
+                        continue;
+                    if (h[j].start < fs)
+                        fs = h[j].start;
+                    if (h[j].end > fe)
+                        fe = h[j].end;
+                    double c = form_confidence(jw, h[j].flags);
+                    if (c < conf)
+                        conf = c;
+                }
+            }
+        }
+        if (!found)
+            continue;
+        /* The words joined with '+', as the rule lists them. */
+        char buf[QL__MOD_MAX_PARTS * (QL__MOD_MAX_WORD + 1)];
+        size_t bo = 0;
+        for (unsigned p = 0; p < r->parts; p++) {
+            for (size_t wi = 0; wi < lx->word_count; wi++) {
+                const mword *w = &lx->words[wi];
+                if (w->rule == ri && w->kind == W_PART && w->part == p && w->form == F_TEXT) {
+                    const char *t = lx->pool + w->text_off;
+                    size_t tl = strlen(t);
+                    if (bo + tl + 2 < sizeof buf) {
+                        if (p)
+                            buf[bo++] = '+';
+                        memcpy(buf + bo, t, tl);
+                        bo += tl;
+                    }
+                    break;
+                }
+            }
+        }
+        buf[bo] = '\0';
+        const char *word = keep_string(m, buf);
+        if (!word)
+            return QL_ENOMEM;
+        ql_status st = emit(m, QL_HIT_COOCCURRENCE, r, r->severity, conf, word, "text", fs, fe, NULL);
+        if (st != QL_OK)
+            return st;
+        double *s = &m->cat_score[r->category_index];
+        *s = 1 - (1 - *s) * (1 - severity_weight(r->severity) * conf);
+    }
+    return QL_OK;
+}
+
+static int strong_identifier(const char *type)
+{
+    static const char *const strong[] = {
+        "cn_resident_id", "cn_passport", "cn_hk_macau_permit", "cn_taiwan_permit",
+        "cn_home_return_permit", "hk_id", "macau_id", "tw_id",
+    };
+    for (size_t i = 0; i < sizeof strong / sizeof *strong; i++)
+        if (strcmp(type, strong[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int personal_identifier(const char *type)
+{
+    static const char *const personal[] = {
+        "cn_mobile_phone", "cn_landline_phone", "bank_card", "person_name", "cn_address",
+        "email", "cn_license_plate", "medical_record_no",
+    };
+    if (strong_identifier(type))
+        return 1;
+    for (size_t i = 0; i < sizeof personal / sizeof *personal; i++)
+        if (strcmp(type, personal[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Doxxing: identifiers of a person (from the PII engine) together with
+ * exposure or mobilisation words.  Self-disclosure is reported low. */
+static ql_status doxxing(ql_moderator *m)
+{
+    const ql_lexicon *lx = m->lx;
+    size_t strong = 0, types = 0;
+    const char *seen[32];
+    for (size_t i = 0; i < m->pii.count; i++) {
+        const pii *p = &QL__VEC_AT(&m->pii, pii, i);
+        if (!personal_identifier(p->type))
+            continue;
+        if (strong_identifier(p->type))
+            strong++;
+        size_t k = 0;
+        while (k < types && strcmp(seen[k], p->type) != 0)
+            k++;
+        if (k == types && types < 32)
+            seen[types++] = p->type;
+    }
+    if (!types)
+        return QL_OK;
+    const mhit *h = m->hits.items;
+    const mrule *exposure = NULL, *self = NULL;
+    for (size_t i = 0; i < m->hits.count; i++) {
+        if (h[i].flags & HIT_DROPPED)
+            continue;
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind != W_TERM)
+            continue;
+        const mrule *r = &lx->rules[w->rule];
+        if (r->role == ROLE_EXPOSURE && !exposure)
+            exposure = r;
+        if (r->role == ROLE_SELF && !self)
+            self = r;
+    }
+    if (!exposure && !self)
+        return QL_OK;
+    ql_hit_kind kind = exposure ? QL_HIT_DOXXING : QL_HIT_SELF_DISCLOSURE;
+    ql_severity sev;
+    double conf;
+    if (exposure && (strong || types >= 2)) {
+        sev = QL_SEVERITY_HIGH;
+        conf = 0.95;
+    } else if (exposure) {
+        sev = QL_SEVERITY_HIGH;
+        conf = 0.65;
+    } else {
+        sev = QL_SEVERITY_LOW;
+        conf = 0.5;
+    }
+    size_t cat = 0;
+    while (cat < lx->category_count && strcmp(lx->categories[cat], "harmful.doxxing") != 0)
+        cat++;
+    /* The words that expose, then each identifier (masked). */
+    for (size_t i = 0; i < m->hits.count; i++) {
+        if (h[i].flags & HIT_DROPPED)
+            continue;
+        const mword *w = &lx->words[h[i].word];
+        const mrule *r = &lx->rules[w->rule];
+        if (w->kind != W_TERM || r->role == ROLE_TERM ||
+            (exposure && r->role != ROLE_EXPOSURE))
+            continue;
+        ql_status st = emit(m, kind, r, sev, conf * form_confidence(w, h[i].flags),
+                            lx->pool + w->text_off, form_names[w->form], h[i].start, h[i].end,
+                            NULL);
+        if (st != QL_OK)
+            return st;
+    }
+    for (size_t i = 0; i < m->pii.count; i++) {
+        const pii *p = &QL__VEC_AT(&m->pii, pii, i);
+        if (!personal_identifier(p->type))
+            continue;
+        ql_status st = emit(m, QL_HIT_IDENTIFIER, NULL, sev, conf, p->type, "pii", p->start,
+                            p->end, p->masked);
+        if (st != QL_OK)
+            return st;
+        ql_hit *last = &QL__VEC_AT(&m->out_hits, ql_hit, m->out_hits.count - 1);
+        last->rule_id = exposure ? exposure->id : self->id;
+        last->kind = QL_HIT_IDENTIFIER;
+    }
+    if (cat < lx->category_count) {
+        double *s = &m->cat_score[cat];
+        *s = 1 - (1 - *s) * (1 - severity_weight(sev) * conf);
+    }
+    return QL_OK;
+}
+
+ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
+{
+    if (!m || !out)
+        return QL_EINVAL;
+    *out = NULL;
+    if (!m->open)
+        return QL_ESTATE;
+    m->open = 0;
+    if (m->npend) {
+        /* A character cut by the end of input: noise. */
+        view_char(m, 0xFFFD, m->offset - m->npend, m->offset);
+        m->npend = 0;
+    }
+    if (m->have_run && !m->run.after_set) {
+        m->run.after_set = 1;
+        m->run.after_word = 0;
+    }
+    close_run(m);
+    if (m->stream) {
+        ql_status st = ql_stream_finish(m->stream);
+        ql_stream_close(m->stream);
+        m->stream = NULL;
+        if (st != QL_OK)
+            return m->error != QL_OK ? m->error : st;
+    }
+    if (m->error != QL_OK)
+        return m->error;
+    const ql_lexicon *lx = m->lx;
+    for (size_t i = 0; i < lx->category_count; i++)
+        m->cat_score[i] = 0;
+    ql_status st = word_hits(m);
+    if (st == QL_OK)
+        st = cooccurrence(m);
+    if (st == QL_OK)
+        st = doxxing(m);
+    if (st != QL_OK)
+        return st;
+    qsort(m->out_hits.items, m->out_hits.count, sizeof(ql_hit), hit_cmp);
+    ql_decision overall = QL_DECISION_PASS;
+    for (size_t i = 0; i < lx->category_count; i++) {
+        double s = m->cat_score[i];
+        if (s <= 0)
+            continue;
+        s = round(s * 10000) / 10000;
+        ql_category_score cs;
+        cs.category = lx->categories[i];
+        cs.score = s;
+        cs.decision = s >= lx->block[i] ? QL_DECISION_BLOCK
+                    : s >= lx->review[i] ? QL_DECISION_REVIEW : QL_DECISION_PASS;
+        if (cs.decision > overall)
+            overall = cs.decision;
+        if (ql__vec_push(&m->allocator, &m->scores, &cs) != QL_OK)
+            return QL_ENOMEM;
+    }
+    m->result.decision = overall;
+    m->result.scores = m->scores.items;
+    m->result.score_count = m->scores.count;
+    m->result.hits = m->out_hits.items;
+    m->result.hit_count = m->out_hits.count;
+    m->result.length = m->offset;
+    *out = &m->result;
+    return QL_OK;
+}
+
+ql_status ql_moderate(ql_moderator *m, const uint8_t *data, size_t length,
+                      const ql_moderation **out)
+{
+    if (!m || !out || (!data && length))
+        return QL_EINVAL;
+    ql_status st = ql_moderate_begin(m);
+    if (st == QL_OK)
+        st = ql_moderate_write(m, data, length);
+    if (st == QL_OK)
+        return ql_moderate_finish(m, out);
+    m->open = 0;
+    return st;
+}
+
+const char *ql_decision_name(ql_decision d)
+{
+    switch (d) {
+    case QL_DECISION_PASS: return "pass";
+    case QL_DECISION_REVIEW: return "review";
+    case QL_DECISION_BLOCK: return "block";
+    }
+    return "?";
+}
+
+const char *ql_hit_kind_name(ql_hit_kind k)
+{
+    switch (k) {
+    case QL_HIT_WORD: return "word";
+    case QL_HIT_COOCCURRENCE: return "cooccurrence";
+    case QL_HIT_DOXXING: return "doxxing";
+    case QL_HIT_SELF_DISCLOSURE: return "self_disclosure";
+    case QL_HIT_IDENTIFIER: return "identifier";
+    }
+    return "?";
+}
+
+/* For tests and docs: the folded form of one character and whether it is
+ * noise. */
+uint32_t ql__moderate_fold(uint32_t cp, int *noise)
+{
+    pthread_once(&g_fold_once, fold_init);
+    uint32_t e = fold(cp);
+    if (noise)
+        *noise = (FOLD_CLASS(e) & C_NOISE) != 0;
+    return FOLD_CP(e);
+}
+
+size_t ql__moderate_utf8(uint32_t cp, char *out)
+{
+    return utf8_put(cp, out);
+}
