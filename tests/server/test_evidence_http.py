@@ -6,13 +6,18 @@ evidence server's port, the port of a server without an evidence section,
 the qinglang binary.  Receipts and proofs are checked with
 tests/evidence/verify.py (an independent verifier) and with
 `qinglang evidence verify`.  Exits 1 naming every failed check."""
+import base64
 import concurrent.futures
 import hashlib
+import hmac
 import importlib.util
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -71,13 +76,40 @@ def run(*args, **kw):
 
 # ------------------------------------------------ appends, serially
 receipts = []
+# Values nothing else in the test directory holds, so finding them in any
+# file there (the log, its WAL, the access log, the server's stderr) means
+# the service wrote them in clear.
+REPORTER_0, NOTE_0 = "reporter-5e1d@example.org", "此帖涉嫌诈骗 note-c7a9\n第二行"
+REPORTER_1 = "+86 139-reporter-0b44"
 REPORTS = [
     ("acme", {"url": "https://forum.example/t/1", "content": "联系 13800138000 找我",
-              "reporter": "user-17", "note": "spam"}),
+              "reporter": REPORTER_0, "note": NOTE_0}),
     ("beta", {"url": "https://forum.example/t/2", "content": "身份证 11010519491231002X",
-              "reporter": "user-18"}),
+              "reporter": REPORTER_1}),
     ("acme", {"content": "nothing to find here"}),
 ]
+CLEAR_VALUES = [REPORTER_0, "note-c7a9", "第二行", REPORTER_1]
+CONTENT_KEY = bytes.fromhex(open(os.path.join(EV, "content.key")).read().strip())
+CONTENT_KEY_ID = hashlib.sha256(b"qinglang-content-key-id-v1" + CONTENT_KEY).digest()[:8].hex()
+
+
+def expected_report(report, salt_hex, content_key):
+    """The commitments docs/evidence.md ("Reports") says an entry holds."""
+    salt = bytes.fromhex(salt_hex)
+    opening = hmac.new(content_key or b"", b"qinglang-report-opening-v2" + salt, hashlib.sha256).digest()
+    return {name: hmac.new(opening, name.encode() + b"\0" + report[name].encode(), hashlib.sha256).hexdigest()
+            for name in ("note", "reporter") if name in report}
+
+
+def files_holding(directory, values):
+    found = []
+    for root, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            found += ["%s holds %r" % (path, v) for v in values if v.encode() in data]
+    return found
 for i, (who, report) in enumerate(REPORTS):
     st, r = call("POST", "/v1/reports", report, key=who)
     check(st == 201, "report %d answers 201 (got %s %r)" % (i, st, r))
@@ -135,6 +167,28 @@ for i in range(5):
         dec = subprocess.run([QINGLANG, "evidence", "get", str(i), "--content", "--log", DB,
                               "--content-key", os.path.join(EV, "content.key")], capture_output=True)
         check(dec.returncode == 0 and dec.stdout == content, "entry %d: the content decrypts" % i)
+        report = REPORTS[i][1]
+        if "reporter" in report or "note" in report:
+            held = entry.get("report", {})
+            fields = sorted(k for k in ("note", "reporter") if k in report)
+            check(entry["version"] == 2 and sorted(held) == sorted(fields + ["key_id", "salt"]),
+                  "entry %d: version 2, a report with key_id, salt and %s (got %r)" % (i, fields, held))
+            if sorted(held) == sorted(fields + ["key_id", "salt"]):
+                want = expected_report(report, held["salt"], CONTENT_KEY)
+                check({k: held[k]["hmac_sha256"] for k in fields} == want,
+                      "entry %d: the commitments are HMACs under the opening key of the content key" % i)
+                check(held["key_id"] == CONTENT_KEY_ID, "entry %d: the report's key id" % i)
+                check(all(len(base64.b64decode(held[k]["ciphertext"], validate=True)) ==
+                          12 + len(report[k].encode()) + 16 for k in fields),
+                      "entry %d: each value encrypted (nonce, ciphertext, tag)" % i)
+            dec = run(QINGLANG, "evidence", "get", str(i), "--decrypt", "--log", DB,
+                      "--content-key", os.path.join(EV, "content.key"))
+            got = json.loads(dec.stdout) if dec.returncode == 0 else {}
+            check(got.get("entry") == entry and {k: got.get(k) for k in ("note", "reporter")} ==
+                  {k: report.get(k) for k in ("note", "reporter")},
+                  "entry %d: get --decrypt gives the reporter and note back (got %s %s)" % (i, dec.returncode, dec.stderr))
+        else:
+            check("report" not in entry, "entry %d: no reporter, no note: no report" % i)
     else:
         check("content" not in entry, "scan receipt %d keeps the hash only" % i)
         check([f["masked"] for f in entry["findings"]] == [f["masked"] for f in plain["findings"]],
@@ -204,6 +258,84 @@ check(v.returncode == 0, "verify.py log: %s %s" % (v.stdout.strip(), v.stderr.st
 v = run(QINGLANG, "evidence", "verify", "--log", DB, "--public-key", PUB)
 check(v.returncode == 0, "qinglang evidence verify: %s %s" % (v.stdout.strip(), v.stderr.strip()))
 
+# ------------------------------------------------ reporter and note never in clear
+check(os.path.getsize(os.path.join(EV, "access.log")) > 0, "the access log has lines")
+leaks = files_holding(DIR, CLEAR_VALUES)
+check(not leaks, "no file holds a reporter or a note in clear: %s" % leaks)
+
+
+# ------------------------------------------------ a log without a content key
+def serve(config_dir, config):
+    """Starts `qinglang serve` on a free port; (process, port)."""
+    os.makedirs(config_dir)
+    with open(os.path.join(config_dir, "config.yaml"), "w") as f:
+        f.write(config)
+    err = open(os.path.join(config_dir, "stderr"), "wb")
+    proc = subprocess.Popen([QINGLANG, "serve", "--config", os.path.join(config_dir, "config.yaml"),
+                             "--listen", "127.0.0.1:0"], stderr=err)
+    for _ in range(300):
+        with open(os.path.join(config_dir, "stderr"), "rb") as f:
+            m = re.search(rb"^listening on 127\.0\.0\.1:(\d+)$", f.read(), re.M)
+        if m:
+            return proc, int(m.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    return proc, None
+
+
+NOKEY = os.path.join(DIR, "ev-nokey")
+proc, port = serve(NOKEY, """threads: 2
+keys: ../keys
+access_log: access.log
+tenants:
+  acme:
+    operator: mask
+evidence:
+  log: evidence.db
+  key_file: ../ev/sign.key
+""")
+check(port is not None, "a server with a log but no content key starts")
+if port is not None:
+    report = {"url": "https://forum.example/t/9", "content": "联系 13800138000",
+              "reporter": REPORTER_0, "note": NOTE_0}
+    st, r = call("POST", "/v1/reports", report, port=port)
+    check(st == 201 and receipt_ok(r, 0), "no content key: the report answers 201 with a receipt")
+    st, e = call("GET", "/v1/evidence/0", port=port)
+    entry = e.get("entry", {}) if st == 200 else {}
+    held = entry.get("report", {})
+    check(st == 200 and "content" not in entry and sorted(held) == ["note", "reporter", "salt"] and
+          all(list(held[k]) == ["hmac_sha256"] for k in ("note", "reporter")),
+          "no content key: the report holds the salt and the commitments only (got %r)" % held)
+    if sorted(held) == ["note", "reporter", "salt"]:
+        check({k: held[k]["hmac_sha256"] for k in ("note", "reporter")} ==
+              expected_report(report, held["salt"], None),
+              "no content key: the commitments are HMACs under the salt's opening key")
+    with open(os.path.join(NOKEY, "entry0.json"), "w") as f:
+        json.dump(e, f)
+    with open(os.path.join(NOKEY, "reporter.txt"), "w") as f:
+        f.write(REPORTER_0)
+    v = run(sys.executable, VERIFY, "report", os.path.join(NOKEY, "entry0.json"), "--reporter-file",
+            os.path.join(NOKEY, "reporter.txt"))
+    check(v.returncode == 0 and "OK: the report recorded this reporter" in v.stdout,
+          "no content key: verify.py report shows the reporter was recorded: %s" % v.stdout.strip())
+    os.unlink(os.path.join(NOKEY, "reporter.txt"))
+    dec = run(QINGLANG, "evidence", "get", "0", "--decrypt", "--log", os.path.join(NOKEY, "evidence.db"),
+              "--content-key", os.path.join(EV, "content.key"))
+    check(dec.returncode == 2 and "only commitments" in dec.stderr,
+          "no content key: there is nothing to decrypt (got %s %s)" % (dec.returncode, dec.stderr.strip()))
+    st, r = call("POST", "/v1/reports", {"content": "x", "note": "n" * 65537}, port=port)
+    check(st == 400 and error_code(r) == "invalid_field", "a note over 65536 bytes is 400 (got %s %r)" % (st, r))
+    v = run(QINGLANG, "evidence", "verify", "--log", os.path.join(NOKEY, "evidence.db"), "--public-key", PUB)
+    check(v.returncode == 0 and "OK: 1 entries" in v.stdout, "no content key: the log verifies: %s" % v.stdout.strip())
+proc.send_signal(signal.SIGTERM)
+check(proc.wait(timeout=60) == 0, "the server without a content key exits 0")
+with open(os.path.join(NOKEY, "stderr"), "rb") as f:
+    err = f.read()
+check(b"Sanitizer" not in err and b"runtime error" not in err, "no sanitizer report: %r" % err[-600:])
+leaks = files_holding(NOKEY, CLEAR_VALUES)
+check(not leaks, "no content key: no file holds the reporter or the note in clear: %s" % leaks)
+
 # ------------------------------------------------ errors
 ERRORS = [
     ("GET", "/v1/evidence/45", None, 404, "not_found"),
@@ -229,6 +361,9 @@ ERRORS = [
     ("POST", "/v1/reports", {"url": "https://x"}, 400, "missing_field"),
     ("POST", "/v1/reports", {"content": 5}, 400, "invalid_field"),
     ("POST", "/v1/reports", {"content": "x", "url": 5}, 400, "invalid_field"),
+    ("POST", "/v1/reports", {"content": "x", "reporter": 5}, 400, "invalid_field"),
+    ("POST", "/v1/reports", {"content": "x", "note": ["n"]}, 400, "invalid_field"),
+    ("POST", "/v1/reports", {"content": "x", "reporter": "r" * 65537}, 400, "invalid_field"),
     ("POST", "/v1/scan", {"text": "x", "receipt": "yes"}, 400, "invalid_field"),
 ]
 for method, path, body, status, code in ERRORS:
