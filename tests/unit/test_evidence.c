@@ -1147,6 +1147,56 @@ static void test_report_entry(void **state)
     ql_evidence_log_close(log);
 }
 
+/* A report's ciphertexts are bound to their fields: the note's moved into
+ * the reporter's place (and back) does not decrypt, and verify names the
+ * entry. */
+static void test_report_fields_bound(void **state)
+{
+    (void)state;
+    char path[300];
+    ql_evidence_log *log = new_log(path, sizeof path, 1);
+    ql_evidence_record r;
+    ql_evidence_entry e;
+    report_record(&r);
+    r.store_content = 0;
+    r.note = "the same length!!!!";   /* as long as the reporter */
+    assert_int_equal(strlen(r.note), strlen(r.reporter));
+    assert_int_equal(ql_evidence_append(log, &r, 1, 0, NULL), QL_OK);
+    assert_int_equal(ql_evidence_get(log, 0, 0, &e), QL_OK);
+    char *swapped = malloc(e.entry_length + 1);
+    assert_non_null(swapped);
+    memcpy(swapped, e.entry, e.entry_length + 1);
+    static const char note_at[] = "\"note\":{\"ciphertext\":\"";
+    static const char reporter_at[] = "\"reporter\":{\"ciphertext\":\"";
+    char *note = strstr(swapped, note_at), *reporter = strstr(swapped, reporter_at);
+    assert_non_null(note);
+    assert_non_null(reporter);
+    note += strlen(note_at);
+    reporter += strlen(reporter_at);
+    size_t n = (size_t)(strchr(note, '"') - note);
+    assert_int_equal(n, (size_t)(strchr(reporter, '"') - reporter));
+    char *held = malloc(n);
+    assert_non_null(held);
+    memcpy(held, note, n);
+    memmove(note, reporter, n);
+    memcpy(reporter, held, n);
+    free(held);
+    append_raw(log, (const uint8_t *)swapped, e.entry_length);
+    ql_evidence_entry_free(log, &e);
+    free(swapped);
+    assert_int_equal(ql_evidence_get(log, 1, 1, &e), QL_EVERIFY);
+    assert_non_null(strstr(ql_evidence_log_error(log),
+                           "entry 1: its report's note does not decrypt with this key"));
+    problems ps;
+    memset(&ps, 0, sizeof ps);
+    assert_int_equal(ql_evidence_verify(log, collect_problem, &ps), QL_EVERIFY);
+    assert_int_equal(ps.count, 1);
+    assert_int_equal(ps.entries[0], 1);
+    assert_string_equal(ps.first, "entry 1: its report's note does not decrypt with this key "
+                                  "(another key, or altered)");
+    ql_evidence_log_close(log);
+}
+
 /* Entries written before reports held a reporter and a note (version 1)
  * are read, verified and packaged as before, beside version 2 ones. */
 static void test_version_1_entries(void **state)
@@ -1194,6 +1244,7 @@ int main(void)
         cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_package),
         cmocka_unit_test(test_report_entry),
+        cmocka_unit_test(test_report_fields_bound),
         cmocka_unit_test(test_version_1_entries),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
