@@ -34,6 +34,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "gateway.h"
 #include "server.h"
 
 /* ------------------------------------------------------------ state */
@@ -156,6 +157,26 @@ static ql_scanner *thread_scanner(srv_generation *gen, size_t ruleset)
         ql_scanner_create(gen->rulesets[ruleset], NULL, &c->scanners[ruleset]) != QL_OK)
         c->scanners[ruleset] = NULL;
     return c->scanners[ruleset];
+}
+
+/* For the gateway (server/gateway.c), which runs its own daemon over the
+ * same generations, scanners, keys and access log. */
+srv_generation *srv_current_generation(void)
+{
+    return current_generation();
+}
+
+ql_scanner *srv_thread_scanner(srv_generation *gen, size_t ruleset)
+{
+    return thread_scanner(gen, ruleset);
+}
+
+void srv_access_log(const char *line, size_t length)
+{
+    flockfile(srv.log);
+    fwrite(line, 1, length, srv.log);
+    fflush(srv.log);
+    funlockfile(srv.log);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -1332,6 +1353,11 @@ static const char *authenticate(const srv_generation *gen, struct MHD_Connection
     return found;
 }
 
+const char *srv_authenticate(const srv_generation *gen, struct MHD_Connection *conn)
+{
+    return authenticate(gen, conn);
+}
+
 static int is_admin(const srv_generation *gen, const char *name)
 {
     for (size_t i = 0; i < gen->admin_count; i++)
@@ -1731,6 +1757,8 @@ int ql_serve_main(int argc, char **argv)
     fd = -1;   /* the daemon owns it now */
     fprintf(stderr, "listening on %s\n", shown);
     fflush(stderr);
+    if (srv_gateway_start(srv.gen) != 0)
+        goto out;
 
     for (;;) {
         int sig = 0;
@@ -1744,6 +1772,7 @@ int ql_serve_main(int argc, char **argv)
     }
     rc = 0;
 out:
+    srv_gateway_stop();
     if (daemon)
         MHD_stop_daemon(daemon);
     if (fd >= 0)

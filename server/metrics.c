@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway.h"
 #include "server.h"
 
 #define SERIES_MAX 4096
@@ -185,6 +186,10 @@ char *srv_metrics_render(size_t *length)
             "# TYPE qinglang_metrics_series_dropped_total counter\n"
             "qinglang_metrics_series_dropped_total %llu\n", (unsigned long long)dropped);
     pthread_mutex_unlock(&lock);
+    char *gateway = srv_gateway_metrics_render();
+    if (gateway)
+        put(&t, "%s", gateway);
+    free(gateway);
     if (t.failed) {
         free(t.data);
         return NULL;

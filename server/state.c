@@ -22,6 +22,7 @@
 
 #include <openssl/crypto.h>
 
+#include "gateway.h"
 #include "server.h"
 
 /* Resolves `path` against the config file's directory. */
@@ -146,6 +147,7 @@ void srv_generation_release(srv_generation *gen)
         free(gen->admins[i]);
     free(gen->admins);
     srv_evidence_close(gen->evidence);
+    srv_gateway_free(gen->gateway);
     free(gen);
 }
 
@@ -457,6 +459,9 @@ srv_generation *srv_generation_build(const char *config_path, uint64_t id,
                 goto out;
         }
     }
+    if ((v = json_object_get(root, "gateway")) &&
+        !(gen->gateway = srv_gateway_build(config_path, v, gen, msg, msize)))
+        goto out;
     result = gen;
     gen = NULL;
 out:
