@@ -421,6 +421,9 @@ class Stream:
                 continue
             first, last = runs[s], runs[s + n - 1]
             start, end = first.start, last.end
+            if (latin_first or latin_last) and not any(
+                    runs[s + j].cp.isalpha() for j in range(n)):
+                continue    # digits alone are a number, not leet ("5.8", "58")
             if latin_first and first.before_word:
                 # A run that goes on across noise ("this shit": s, space,
                 # s) may start the word at its last noise-free segment.
