@@ -83,6 +83,8 @@ static void usage(FILE *out)
           "  --reveal                         print raw values (masked by default)\n"
           "  --stats                          print throughput and counts to stderr\n"
           "  --color auto|always|never\n"
+          "  --moderate                       harmful content: one decision per file or line\n"
+          "                                   (qinglang scan --moderate --help)\n"
           "\n"
           "exit status: 0 nothing found, 1 findings, 2 error\n", out);
 }
@@ -902,6 +904,9 @@ static int scan_main(int argc, char **argv, const char **paths, const char **glo
 /* The argument arrays live here so that every early return frees them. */
 static int cmd_scan(int argc, char **argv)
 {
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--moderate") == 0)
+            return moderate_main(argc, argv);
     const char **paths = xcalloc((size_t)argc + 1, sizeof *paths);
     const char **globs = xcalloc((size_t)argc + 1, sizeof *globs);
     const char **rule_files = xcalloc((size_t)argc + 1, sizeof *rule_files);

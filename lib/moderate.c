@@ -412,6 +412,7 @@ struct ql_lexicon {
     size_t     category_count;
     double    *review, *block; /* per category */
     size_t     term_words;     /* words and phrases as written */
+    unsigned   key_lengths;    /* bit k: some word's key has k runs */
 };
 
 static void diag_add(ql_lexicon_compiler *c, const char *file, unsigned line, unsigned col,
@@ -1236,22 +1237,43 @@ static int keyed_cmp(const void *a, const void *b)
     return x->word < y->word ? -1 : x->word > y->word;
 }
 
-static inline uint64_t key1(uint32_t a)
+/* Words are indexed by their last runs: two for a word ending in a Chinese
+ * character (bigrams of 3,500 common characters are many), four for one
+ * ending in a Latin letter or digit (pinyin spellings share endings: a
+ * two-letter key like "ng" would put thousands of words in one bucket),
+ * fewer when the word is shorter.  The key of the k runs ending at
+ * `last` (an array read backwards through `at`). */
+#define QL__MOD_KEY_LATIN 4u
+#define QL__MOD_KEY_CJK   2u
+
+/* The key of k runs, c0 the last: packed exactly where it fits (one and
+ * two runs: all Chinese words), folded beyond; a collision only costs a
+ * check. */
+#define KEY_MASK60 ((1ull << 60) - 1)
+
+static inline uint64_t key_pack(unsigned k, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3)
 {
-    return (uint64_t)keyclass(a);
+    switch (k) {
+    case 1: return (1ull << 60) | c0;
+    case 2: return (2ull << 60) | ((uint64_t)c1 << 21) | c0;
+    case 3: return (3ull << 60) | ((((uint64_t)c2 << 42) | ((uint64_t)c1 << 21) | c0) & KEY_MASK60);
+    default:
+        return (4ull << 60) | ((((uint64_t)c3 * 0x9E3779B97F4A7C15ull) ^
+                                (((uint64_t)c2 << 42) | ((uint64_t)c1 << 21) | c0)) & KEY_MASK60);
+    }
 }
 
-static inline uint64_t key2(uint32_t a, uint32_t b)
+static inline uint64_t key_of_word(const mrun *r, unsigned nr, unsigned k)
 {
-    return (1ull << 63) | ((uint64_t)keyclass(a) << 21) | keyclass(b);
+    uint32_t c[4] = {0, 0, 0, 0};
+    for (unsigned j = 0; j < k && j < 4; j++)
+        c[j] = keyclass(r[nr - 1 - j].cp);
+    return key_pack(k, c[0], c[1], c[2], c[3]);
 }
 
 static inline uint64_t key_hash(uint64_t k)
 {
-    k ^= k >> 29;
-    k *= 0xBF58476D1CE4E5B9ull;
-    k ^= k >> 32;
-    return k;
+    return k * 0x9E3779B97F4A7C15ull;
 }
 
 static ql_status compiled_add(ql_lexicon *lx, ql__vec *words, ql__vec *runs, ql__vec *keys,
@@ -1269,7 +1291,10 @@ static ql_status compiled_add(ql_lexicon *lx, ql__vec *words, ql__vec *runs, ql_
     }
     keyed k;
     k.word = (uint32_t)words->count;
-    k.key = nr == 1 ? key1(r[0].cp) : key2(r[nr - 2].cp, r[nr - 1].cp);
+    unsigned kl = w.latin_last ? QL__MOD_KEY_LATIN : QL__MOD_KEY_CJK;
+    unsigned klen = (unsigned)nr < kl ? (unsigned)nr : kl;
+    k.key = key_of_word(r, (unsigned)nr, klen);
+    lx->key_lengths |= 1u << klen;
     ql_status st = ql__vec_push(a, words, &w);
     if (st == QL_OK)
         st = ql__vec_push(a, keys, &k);
@@ -1475,13 +1500,13 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
             j++;
         }
         uint64_t h = key_hash(k);
-        size_t slot = h & lx->table_mask;
+        size_t slot = (h >> 24) & lx->table_mask;
         while (lx->table[slot].key != UINT64_MAX)
             slot = (slot + 1) & lx->table_mask;
         lx->table[slot].key = k;
         lx->table[slot].begin = (uint32_t)i;
         lx->table[slot].count = (uint32_t)(j - i);
-        uint64_t b = (h >> 20) & lx->bitmap_mask;
+        uint64_t b = (h >> 37) & lx->bitmap_mask;
         lx->bitmap[b >> 6] |= 1ull << (b & 63);
         i = j;
     }
@@ -1523,10 +1548,10 @@ size_t ql_lexicon_rule_count(const ql_lexicon *lx)
 static inline const bucket *lookup(const ql_lexicon *lx, uint64_t k)
 {
     uint64_t h = key_hash(k);
-    uint64_t b = (h >> 20) & lx->bitmap_mask;
+    uint64_t b = (h >> 37) & lx->bitmap_mask;
     if (!(lx->bitmap[b >> 6] & (1ull << (b & 63))))
         return NULL;
-    size_t slot = h & lx->table_mask;
+    size_t slot = (h >> 24) & lx->table_mask;
     for (;;) {
         const bucket *bk = &lx->table[slot];
         if (bk->key == k)
@@ -1540,12 +1565,13 @@ static inline const bucket *lookup(const ql_lexicon *lx, uint64_t k)
 /* ------------------------------------------------------------ moderator */
 
 typedef struct vrun {
-    uint32_t cp;
-    uint32_t count;
     uint64_t start, end;       /* original bytes */
-    uint64_t seq;              /* position in the view */
+    uint32_t cp;
+    uint32_t kc;               /* keyclass(cp) */
+    uint32_t count;
+    uint8_t  is_word;          /* a Latin letter or digit */
     uint8_t  before_word;      /* the character before it is a word character */
-    uint8_t  after_word;
+    uint8_t  after_word;       /* the character after it is one */
     uint8_t  after_set;
     uint8_t  inner_noise;      /* noise skipped inside the run */
     uint8_t  gap_before;       /* noise between it and the run before */
@@ -1579,8 +1605,7 @@ struct ql_moderator {
     size_t            npend;
     uint64_t          offset;      /* bytes consumed */
     /* the view */
-    vrun              run;
-    int               have_run;
+    int               have_run;    /* ring[seq % RING] is the open run */
     vrun              ring[QL__MOD_RING];
     uint64_t          seq;         /* runs closed */
     uint64_t          break_seq;   /* runs before the last break */
@@ -1717,15 +1742,15 @@ ql_status ql_moderate_begin(ql_moderator *m)
 }
 
 static void record_hit(ql_moderator *m, uint32_t wi, const vrun *first, const vrun *last,
-                       int noisy)
+                       uint64_t seq_first, uint64_t seq_last, int noisy)
 {
     mhit h;
     h.word = wi;
     h.flags = noisy ? HIT_NOISY : 0;
     h.start = first->start;
     h.end = last->end;
-    h.seq_first = first->seq;
-    h.seq_last = last->seq;
+    h.seq_first = seq_first;
+    h.seq_last = seq_last;
     if (ql__vec_push(&m->allocator, &m->hits, &h) != QL_OK && m->error == QL_OK)
         m->error = QL_ELIMIT;
 }
@@ -1742,7 +1767,7 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
         if (w->nruns > avail)
             continue;
         const mrun *r = lx->runs + w->run_off;
-        int ok = 1, noisy = 0;
+        int ok = 1, noisy = 0, leet = 0, plain = 0;
         const vrun *first = last;
         for (unsigned j = 0; j < w->nruns; j++) {
             const vrun *t = &m->ring[(m->seq - 1 - j) % QL__MOD_RING];
@@ -1751,59 +1776,84 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
                 ok = 0;
                 break;
             }
+            if (t->cp != wr->cp)
+                leet = 1;
+            else if (t->cp >= 'a' && t->cp <= 'z')
+                plain = 1;
             noisy |= t->inner_noise | (j + 1 < w->nruns ? t->gap_before : 0);
             first = t;
         }
-        if (!ok)
+        /* Leet is for words written with some letters (sh1t, a$$, sh4bi),
+         * not for a number alone (58 is no "sb"), nor for initials (5b is
+         * hexadecimal more often than an insult). */
+        if (!ok || (leet && (!plain || w->form == F_INITIALS)))
             continue;
         if (w->latin_first && first->before_word)
             continue;
+        /* Spaced-out initials ("s.b", "N M S L") inside a longer chain of
+         * single letters are a dotted name (o.s.b.w.embedded), not an
+         * insult. */
+        if (w->form == F_INITIALS && noisy && m->seq - w->nruns > m->break_seq) {
+            const vrun *p = &m->ring[(m->seq - w->nruns - 1) % QL__MOD_RING];
+            if (p->is_word && p->count == 1 && !p->before_word && !p->after_word &&
+                p->cp >= 'a' && p->cp <= 'z')
+                continue;
+        }
         if (w->latin_last && last->after_word)
             continue;
-        record_hit(m, wi, first, last, noisy);
+        record_hit(m, wi, first, last, m->seq - w->nruns, m->seq - 1, noisy);
     }
 }
 
-static void close_run(ql_moderator *m)
+/* The open run is complete: it joins the view, and every word ending with
+ * it is checked.  A run of a Latin letter or digit followed by another
+ * word character ends no word (Latin words are whole words), which
+ * spares the lookups inside Latin words and numbers. */
+static inline __attribute__((always_inline)) void close_run(ql_moderator *m)
 {
-    if (!m->have_run)
-        return;
     m->have_run = 0;
-    vrun *v = &m->ring[m->seq % QL__MOD_RING];
-    *v = m->run;
-    v->seq = m->seq;
+    const vrun *v = &m->ring[m->seq % QL__MOD_RING];
     m->seq++;
+    if (v->is_word && v->after_word)
+        return;
     const ql_lexicon *lx = m->lx;
-    const bucket *bk = lookup(lx, key1(v->cp));
-    if (bk)
-        check_bucket(m, bk);
-    if (m->seq - m->break_seq >= 2) {
-        const vrun *p = &m->ring[(m->seq - 2) % QL__MOD_RING];
-        bk = lookup(lx, key2(p->cp, v->cp));
+    uint64_t avail = m->seq - m->break_seq;
+    unsigned kmax = v->is_word ? QL__MOD_KEY_LATIN : QL__MOD_KEY_CJK;
+    if (avail < kmax)
+        kmax = (unsigned)avail;
+    unsigned lengths = lx->key_lengths;
+    uint32_t c[4] = {v->kc, 0, 0, 0};
+    for (unsigned k = 2; k <= kmax; k++)
+        c[k - 1] = m->ring[(m->seq - k) % QL__MOD_RING].kc;
+    for (unsigned k = 1; k <= kmax; k++) {
+        if (!(lengths & (1u << k)))
+            continue;
+        const bucket *bk = lookup(lx, key_pack(k, c[0], c[1], c[2], c[3]));
         if (bk)
             check_bucket(m, bk);
     }
 }
 
-static inline void view_char(ql_moderator *m, uint32_t cp, uint64_t start, uint64_t end)
+static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uint32_t e, uint64_t start, uint64_t end)
 {
-    uint32_t e = fold(cp);
     unsigned cls = FOLD_CLASS(e);
     uint32_t f = FOLD_CP(e);
+    vrun *run = &m->ring[m->seq % QL__MOD_RING];
     if (cls & C_NOISE) {
         int joins = (cls & C_UNDERSCORE) != 0;
         if ((cls & C_LEET) && m->have_run && m->gap == 0 && m->prev_word) {
             cls = C_WORD;      /* sh@t, a$$: a letter after letters */
         } else {
-            if (m->have_run && !m->run.after_set) {
-                m->run.after_set = 1;
-                m->run.after_word = (uint8_t)joins;
+            if (m->have_run && !run->after_set) {
+                run->after_set = 1;
+                run->after_word = (uint8_t)joins;
             }
             m->prev_word = joins;
             m->gap++;
             m->noise_since = 1;
             if (m->gap > QL__MOD_MAX_GAP && !m->broken) {
-                close_run(m);
+                if (m->have_run)
+                    close_run(m);
                 m->break_seq = m->seq;
                 m->broken = 1;
             }
@@ -1811,32 +1861,38 @@ static inline void view_char(ql_moderator *m, uint32_t cp, uint64_t start, uint6
         }
     }
     int word = (cls & C_WORD) != 0;
-    if (m->have_run && m->run.cp == f) {
-        m->run.count++;
-        m->run.end = end;
-        m->run.after_set = 0;
-        m->run.inner_noise |= (uint8_t)m->noise_since;
-        m->gap = 0;
-        m->noise_since = 0;
-        m->prev_word = word;
-        return;
-    }
     if (m->have_run) {
-        if (!m->run.after_set) {
-            m->run.after_set = 1;
-            m->run.after_word = (uint8_t)word;
+        /* A repeat collapses into the run, across noise too ("傻 傻逼",
+         * "a s s"), except a Latin letter after noise when the run ends a
+         * longer word: "is shit" is two words, not "i" + "ss" + "hit". */
+        if (run->cp == f && (!m->noise_since || !word || !run->before_word)) {
+            run->count++;
+            run->end = end;
+            run->after_set = 0;
+            run->inner_noise |= (uint8_t)m->noise_since;
+            m->gap = 0;
+            m->noise_since = 0;
+            m->prev_word = word;
+            return;
+        }
+        if (!run->after_set) {
+            run->after_set = 1;
+            run->after_word = (uint8_t)word;
         }
         close_run(m);
+        run = &m->ring[m->seq % QL__MOD_RING];
     }
-    m->run.cp = f;
-    m->run.count = 1;
-    m->run.start = start;
-    m->run.end = end;
-    m->run.before_word = (uint8_t)m->prev_word;
-    m->run.after_word = 0;
-    m->run.after_set = 0;
-    m->run.inner_noise = 0;
-    m->run.gap_before = (uint8_t)m->noise_since;
+    run->cp = f;
+    run->kc = keyclass(f);
+    run->is_word = (uint8_t)word;
+    run->count = 1;
+    run->start = start;
+    run->end = end;
+    run->before_word = (uint8_t)m->prev_word;
+    run->after_word = 0;
+    run->after_set = 0;
+    run->inner_noise = 0;
+    run->gap_before = (uint8_t)m->noise_since;
     m->have_run = 1;
     m->gap = 0;
     m->broken = 0;
@@ -1850,12 +1906,21 @@ static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t bas
     while (i < n) {
         uint8_t b = p[i];
         if (b < 0x80) {
-            view_char(m, b, base + i, base + i + 1);
+            view_char(m, g_fold[b], base + i, base + i + 1);
             i++;
             continue;
         }
         uint32_t cp;
-        int l = utf8_next(p + i, n - i, &cp);
+        int l;
+        if ((b & 0xF0) == 0xE0 && i + 2 < n && (p[i + 1] & 0xC0) == 0x80 &&
+            (p[i + 2] & 0xC0) == 0x80) {
+            /* Three bytes: all of Chinese. */
+            cp = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(p[i + 1] & 0x3F) << 6) |
+                 (p[i + 2] & 0x3F);
+            l = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF) ? 3 : -1;
+        } else {
+            l = utf8_next(p + i, n - i, &cp);
+        }
         if (l == 0) {
             /* Cut by the chunk's end: keep the bytes for the next one. */
             memcpy(m->pend, p + i, n - i);
@@ -1863,11 +1928,11 @@ static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t bas
             return;
         }
         if (l < 0) {
-            view_char(m, 0xFFFD, base + i, base + i + 1);   /* noise */
+            view_char(m, g_fold[0xFFFD], base + i, base + i + 1);   /* noise */
             i++;
             continue;
         }
-        view_char(m, cp, base + i, base + i + (size_t)l);
+        view_char(m, fold(cp), base + i, base + i + (size_t)l);
         i += (size_t)l;
     }
 }
@@ -1909,11 +1974,11 @@ ql_status ql_moderate_write(ql_moderator *m, const uint8_t *data, size_t length)
         }
         m->npend = 0;
         if (l > 0) {
-            view_char(m, cp, base, base + (uint64_t)l);
+            view_char(m, fold(cp), base, base + (uint64_t)l);
             /* Bytes of tmp past the character belong to data again. */
             used -= have - (size_t)l;
         } else {
-            view_char(m, 0xFFFD, base, base + 1);
+            view_char(m, g_fold[0xFFFD], base, base + 1);
             used -= have - 1;
         }
     }
@@ -1923,6 +1988,27 @@ ql_status ql_moderate_write(ql_moderator *m, const uint8_t *data, size_t length)
 }
 
 /* ------------------------------------------------------------- finish */
+
+/* Messages have few hits: insertion sort below 64, qsort above. */
+static void sort_small(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n >= 64) {
+        qsort(base, n, size, cmp);
+        return;
+    }
+    char *b = base;
+    char tmp[sizeof(ql_hit) > sizeof(mhit) ? sizeof(ql_hit) : sizeof(mhit)];
+    for (size_t i = 1; i < n; i++) {
+        size_t j = i;
+        memcpy(tmp, b + i * size, size);
+        while (j > 0 && cmp(b + (j - 1) * size, tmp) > 0) {
+            memcpy(b + j * size, b + (j - 1) * size, size);
+            j--;
+        }
+        if (j != i)
+            memcpy(b + j * size, tmp, size);
+    }
+}
 
 static int hit_cmp(const void *a, const void *b)
 {
@@ -2028,7 +2114,7 @@ static ql_status word_hits(ql_moderator *m)
     const ql_lexicon *lx = m->lx;
     mhit *h = m->hits.items;
     size_t n = m->hits.count;
-    qsort(h, n, sizeof *h, mhit_first_cmp);
+    sort_small(h, n, sizeof *h, mhit_first_cmp);
     apply_allow(m);
     /* Containment: of hits of one category, keep the longest (大傻逼
      * over 傻逼); same span from several forms is one hit. */
@@ -2039,11 +2125,14 @@ static ql_status word_hits(ql_moderator *m)
         if (w->kind != W_TERM)
             continue;
         const mrule *r = &lx->rules[w->rule];
+        if (r->role != ROLE_TERM)
+            continue;
         for (size_t j = i + 1; j < n && h[j].seq_first <= h[i].seq_last; j++) {
             if (h[j].flags & HIT_DROPPED)
                 continue;
             const mword *w2 = &lx->words[h[j].word];
-            if (w2->kind != W_TERM || lx->rules[w2->rule].category_index != r->category_index)
+            if (w2->kind != W_TERM || lx->rules[w2->rule].role != ROLE_TERM ||
+                lx->rules[w2->rule].category_index != r->category_index)
                 continue;
             if (h[j].seq_last <= h[i].seq_last) {
                 /* j inside i: keep the stronger when the spans are equal */
@@ -2288,14 +2377,17 @@ ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
     m->open = 0;
     if (m->npend) {
         /* A character cut by the end of input: noise. */
-        view_char(m, 0xFFFD, m->offset - m->npend, m->offset);
+        view_char(m, g_fold[0xFFFD], m->offset - m->npend, m->offset);
         m->npend = 0;
     }
-    if (m->have_run && !m->run.after_set) {
-        m->run.after_set = 1;
-        m->run.after_word = 0;
+    if (m->have_run) {
+        vrun *run = &m->ring[m->seq % QL__MOD_RING];
+        if (!run->after_set) {
+            run->after_set = 1;
+            run->after_word = 0;
+        }
+        close_run(m);
     }
-    close_run(m);
     if (m->stream) {
         ql_status st = ql_stream_finish(m->stream);
         ql_stream_close(m->stream);
@@ -2315,7 +2407,7 @@ ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
         st = doxxing(m);
     if (st != QL_OK)
         return st;
-    qsort(m->out_hits.items, m->out_hits.count, sizeof(ql_hit), hit_cmp);
+    sort_small(m->out_hits.items, m->out_hits.count, sizeof(ql_hit), hit_cmp);
     ql_decision overall = QL_DECISION_PASS;
     for (size_t i = 0; i < lx->category_count; i++) {
         double s = m->cat_score[i];
