@@ -1390,10 +1390,10 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
     ql__vec_init(&pool, 1, (size_t)1 << 31);
 
     /* Rules move to the lexicon (their strings with them). */
-    lx->rule_count = c->rules.count;
-    lx->rules = ql__calloc(a, lx->rule_count ? lx->rule_count : 1, sizeof *lx->rules);
+    lx->rules = ql__calloc(a, c->rules.count ? c->rules.count : 1, sizeof *lx->rules);
     if (!lx->rules)
         goto fail;
+    lx->rule_count = c->rules.count;
     for (size_t i = 0; i < lx->rule_count; i++) {
         mrule *src = &QL__VEC_AT(&c->rules, mrule, i);
         lx->rules[i] = *src;
@@ -1411,7 +1411,8 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
     /* The string pool is copied whole; pinyin forms are appended. */
     if (ql__vec_reserve(a, &pool, c->pool.count + 1) != QL_OK)
         goto fail;
-    memcpy(pool.items, c->pool.items, c->pool.count);
+    if (c->pool.count)
+        memcpy(pool.items, c->pool.items, c->pool.count);
     pool.count = c->pool.count;
 
     for (size_t i = 0; i < c->words.count; i++) {
@@ -1472,7 +1473,8 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
     /* Group word ids by key: a hash table of buckets over the sorted ids,
      * with a bitmap in front of it. */
     st = QL_ENOMEM;
-    qsort(keys.items, keys.count, sizeof(keyed), keyed_cmp);
+    if (keys.count)
+        qsort(keys.items, keys.count, sizeof(keyed), keyed_cmp);
     size_t distinct = 0;
     for (size_t i = 0; i < keys.count; i++)
         if (i == 0 || QL__VEC_AT(&keys, keyed, i).key != QL__VEC_AT(&keys, keyed, i - 1).key)

@@ -1,0 +1,165 @@
+#!/bin/sh
+# `qinglang scan --moderate` (docs/moderate.md; cli/moderate.c, lib/moderate.c):
+#
+#  1. the data is well-formed (tests/moderate/check_data.py);
+#  2. the evasion corpus (tests/moderate/evasion.jsonl): every line exactly
+#     right (every expected span, nothing else, the decision);
+#  3. ordinary news and chat (tests/moderate/benign/): at most 1 % of lines
+#     flagged; the held-out split (tests/moderate/heldout/) at the issue's
+#     bars: detection >= 0.95, false positives <= 1 %;
+#  4. exact output bytes of the text and JSONL formats on a small input,
+#     per line and per file; identifiers masked without --reveal;
+#  5. exit status 0 (all pass), 1 (review or block), 2 (missing file,
+#     broken lexicon with FILE:LINE:COL, unknown option);
+#  6. plain word lists with their category and severity;
+#  7. a word cut by the 1 MiB read boundary is found at its exact offset;
+#     a 64 MiB line with a word at its end; invalid UTF-8 and NUL bytes;
+#  8. the moderation lexicons do not change `qinglang scan` (no harmful
+#     words among PII findings).
+#
+# Every check runs; failures are counted and the script exits 1 if any.
+# Environment (set by CTest): QINGLANG, QL_SOURCE_DIR.
+set -u
+ql=${QINGLANG:?set QINGLANG to the qinglang binary}
+src=${QL_SOURCE_DIR:?set QL_SOURCE_DIR to the source tree}
+T=$(mktemp -d "${TMPDIR:-/tmp}/ql-moderate.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+failures=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+expect_rc() {   # expect_rc WANT GOT WHAT
+    [ "$1" = "$2" ] || fail "$3: exit status $2, want $1"
+}
+
+# 1. data checks
+python3 "$src/tests/moderate/check_data.py" >"$T/check.out" 2>&1 || {
+    cat "$T/check.out" >&2
+    fail "tests/moderate/check_data.py"
+}
+
+# 2-3. corpus scores
+python3 "$src/tests/moderate/score.py" --qinglang "$ql" --exact --verbose \
+    --evasion "$src/tests/moderate/evasion.jsonl" \
+    --benign "$src/tests/moderate/benign/news.txt" \
+    --benign "$src/tests/moderate/benign/chat.txt" --max-fp 0.01 >"$T/score.out" 2>&1 ||
+    fail "evasion corpus or benign text: $(cat "$T/score.out")"
+cat "$T/score.out"
+if [ -f "$src/tests/moderate/heldout/evasion.jsonl" ] && [ -f "$src/tests/moderate/heldout/benign.txt" ]; then
+    python3 "$src/tests/moderate/score.py" --qinglang "$ql" --min-detection 0.95 --max-fp 0.01 \
+        --evasion "$src/tests/moderate/heldout/evasion.jsonl" \
+        --benign "$src/tests/moderate/heldout/benign.txt" >"$T/heldout.out" 2>&1 ||
+        fail "held-out split below the bars: $(cat "$T/heldout.out")"
+    cat "$T/heldout.out"
+fi
+
+# 4. exact output
+printf '%s\n' '今天天气不错' '你就是个傻​逼' '开盒 电话13800138000 身份证11010519491231002X' >"$T/in.txt"
+"$ql" scan --moderate --lines "$T/in.txt" >"$T/out.txt" 2>"$T/err.txt"
+expect_rc 1 $? "text per line"
+cat >"$T/want.txt" <<EOF
+$T/in.txt:1: pass
+$T/in.txt:2: block harmful.cyber_violence=0.81
+    word harmful.cyber_violence 傻逼 [31,40) "傻\u{200B}逼"
+$T/in.txt:3: block harmful.doxxing=0.97
+    word harmful.doxxing 开盒 [41,47) "开盒"
+    doxxing harmful.doxxing 开盒 [41,47) "开盒"
+    identifier harmful.doxxing cn_mobile_phone [54,65) 138****8000
+    identifier harmful.doxxing cn_resident_id [75,93) 110105********002X
+EOF
+cmp -s "$T/want.txt" "$T/out.txt" || fail "text output: $(diff "$T/want.txt" "$T/out.txt")"
+"$ql" scan --moderate --format jsonl "$T/in.txt" >"$T/out.jsonl" 2>"$T/err.txt"
+expect_rc 1 $? "jsonl per file"
+python3 - "$T/out.jsonl" "$T/in.txt" <<'EOF' || fail "jsonl per file"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(rows) == 1, rows
+r = rows[0]
+assert r["path"] == sys.argv[2] and "line" not in r, r
+assert r["decision"] == "block", r
+data = open(sys.argv[2], "rb").read()
+words = [(h["kind"], h["word"], h["start"], h["end"]) for h in r["hits"]]
+assert ("word", "傻逼", 31, 40) in words, words
+for h in r["hits"]:
+    span = data[h["start"]:h["end"]].decode("utf-8")
+    if h["kind"] == "identifier":
+        assert "value" not in h and h["masked"] in ("138****8000", "110105********002X"), h
+    else:
+        assert h["text"] == span, (h, span)
+ids = sorted(h["word"] for h in r["hits"] if h["kind"] == "identifier")
+assert ids == ["cn_mobile_phone", "cn_resident_id"], ids
+assert "13800138000" not in open(sys.argv[1], encoding="utf-8").read()
+EOF
+"$ql" scan --moderate --reveal --format jsonl "$T/in.txt" | grep -q '"value":"13800138000"' ||
+    fail "--reveal shows the identifier"
+
+# 5. exit status
+printf '今天天气不错\n' | "$ql" scan --moderate --lines >/dev/null 2>&1
+expect_rc 0 $? "all pass"
+"$ql" scan --moderate "$T/missing.txt" >/dev/null 2>"$T/err.txt"
+expect_rc 2 $? "missing file"
+grep -q "missing.txt" "$T/err.txt" || fail "missing file not named"
+printf 'version: 1\nrules:\n  - id: x\n    category: harmful.porn\n    severity: awful\n    words: [a]\n' >"$T/bad.yaml"
+printf 'x\n' | "$ql" scan --moderate --lexicon "$T/bad.yaml" >/dev/null 2>"$T/err.txt"
+expect_rc 2 $? "broken lexicon"
+grep -q "bad.yaml:5:15: severity must be" "$T/err.txt" || fail "lexicon diagnostic: $(cat "$T/err.txt")"
+"$ql" scan --moderate --bogus >/dev/null 2>&1
+expect_rc 2 $? "unknown option"
+
+# 6. plain word list
+printf '# spam\n加微信\n免费领取\tharmful.fraud\tlow\n' >"$T/words.txt"
+printf '快来免费领取\n加 微 信\n' | "$ql" scan --moderate --lines --no-builtin-lexicons \
+    --list-category custom.spam --list-severity high --lexicon "$T/words.txt" >"$T/out.txt"
+expect_rc 1 $? "word list"
+# (low severity alone scores 0.3: below the default review threshold 0.5)
+cat >"$T/want.txt" <<'EOF'
+-:1: pass harmful.fraud=0.30
+    word harmful.fraud 免费领取 [6,18) "免费领取"
+-:2: block custom.spam=0.81
+    word custom.spam 加微信 [19,30) "加 微 信"
+EOF
+cmp -s "$T/want.txt" "$T/out.txt" || fail "word list output: $(diff "$T/want.txt" "$T/out.txt")"
+
+# 7. chunk boundaries, a huge line, bad bytes
+python3 - "$T" <<'EOF'
+import sys
+d = sys.argv[1]
+mib = 1 << 20
+# 傻 starts 1 byte before the 1 MiB boundary: its bytes are cut 1 + 2
+with open(d + "/cut.txt", "wb") as f:
+    f.write(b"a" * (mib - 1) + " 傻逼 end".encode())
+with open(d + "/huge.txt", "wb") as f:
+    f.write(("天气不错" * (64 * mib // 12)).encode() + "赌博".encode())
+with open(d + "/bad.bin", "wb") as f:
+    f.write(b"\xff\xfe\x00\x00" + "傻".encode() + b"\x00\xc0" + "逼".encode() + b"\xe4\xb8")
+EOF
+"$ql" scan --moderate --format jsonl "$T/cut.txt" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.readline())
+hits = [(h["word"], h["start"], h["end"]) for h in r["hits"]]
+assert hits == [("傻逼", 1048576, 1048582)], hits' || fail "word across the read boundary"
+"$ql" scan --moderate --lines --format jsonl "$T/huge.txt" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.readline())
+n = 64 * (1 << 20) // 12 * 12
+hits = [(h["word"], h["start"], h["end"]) for h in r["hits"]]
+assert r["line"] == 1 and hits == [("赌博", n, n + 6)], (r["line"], hits)' || fail "64 MiB line"
+"$ql" scan --moderate --format jsonl "$T/bad.bin" >"$T/out.jsonl"
+expect_rc 1 $? "invalid UTF-8"
+grep -q '"word":"傻逼","form":"text","start":4,"end":12' "$T/out.jsonl" || fail "word across bad bytes: $(cat "$T/out.jsonl")"
+
+# 8. scan is unchanged by the lexicons
+printf '你就是个傻逼 赌博 电话13800138000\n' >"$T/pii.txt"
+"$ql" scan --format jsonl "$T/pii.txt" >"$T/scan.jsonl"
+expect_rc 1 $? "plain scan"
+[ "$(wc -l <"$T/scan.jsonl")" = 1 ] && grep -q '"type":"cn_mobile_phone"' "$T/scan.jsonl" ||
+    fail "scan reports only the phone: $(cat "$T/scan.jsonl")"
+
+if [ "$failures" -ne 0 ]; then
+    echo "moderate.sh: $failures failure(s)" >&2
+    exit 1
+fi
+echo "moderate.sh: all checks passed"
