@@ -1147,9 +1147,12 @@ static int outbound_active(const gw_tenant *gt)
     return 0;
 }
 
-/* Checks text[from..length) of an answer (text[0..from) is context
- * already sent) and appends it to `out` with unsent values masked.  0,
- * 1 when a value's policy (or the content check) blocks, -1 on failure. */
+/* Checks text[from..length) of an answer as the model wrote it, before its
+ * placeholders are restored (text[0..from) is context already sent), and
+ * appends it to `out` with unsent values masked.  Checking before
+ * restoring is cheaper (the caller's own values are still placeholders,
+ * so they are neither found nor compared) and means the same.  0, 1 when
+ * a value's policy blocks, -1 on failure. */
 static int outbound_check(gw_request *rq, const char *text, size_t length, size_t from, gw_buf *out)
 {
     collector c = {0};
@@ -1178,14 +1181,19 @@ static int outbound_check(gw_request *rq, const char *text, size_t length, size_
         rq->masked++;
     }
     collector_free(&c);
-    if (rc == 0) {
+    if (rc == 0)
         gw_buf_put(out, text + at, length - at);
-        if (moderate_answer(rq, text + from, length - from) == 2) {
-            rq->reason = "moderation";
-            rc = 1;
-        }
-    }
     return out->failed ? -1 : rc;
+}
+
+/* The content check on restored answer text (what the caller will read);
+ * 1 when it blocks. */
+static int moderate_restored(gw_request *rq, const char *text, size_t length)
+{
+    if (length == 0 || moderate_answer(rq, text, length) != 2)
+        return 0;
+    rq->reason = "moderation";
+    return 1;
 }
 
 /* ------------------------------------------------------------ upstream */
@@ -1303,25 +1311,38 @@ static int upstream_start(upstream *u, const gw_tenant *gt, const char *suffix, 
     return 0;
 }
 
-/* Moves the transfer on, waiting up to `wait_ms` for the upstream. */
-static void upstream_step(upstream *u, int wait_ms)
+static int upstream_perform(upstream *u)
 {
     int running = 0, queued = 0;
     CURLMsg *msg;
-    if (u->done)
-        return;
     if (curl_multi_perform(u->multi, &running) != CURLM_OK) {
         u->done = 1;
         u->result = CURLE_FAILED_INIT;
-        return;
+        return 0;
     }
     while ((msg = curl_multi_info_read(u->multi, &queued)))
         if (msg->msg == CURLMSG_DONE) {
             u->done = 1;
             u->result = msg->data.result;
         }
-    if (!u->done && running && wait_ms > 0)
-        curl_multi_poll(u->multi, NULL, 0, wait_ms, NULL);
+    return running;
+}
+
+/* Moves the transfer on: returns as soon as anything happened (headers,
+ * bytes, the end), else waits up to `wait_ms` for the upstream once.
+ * Waiting after progress would hold back bytes already here until the
+ * upstream's next packet: the first token's latency. */
+static void upstream_step(upstream *u, int wait_ms)
+{
+    if (u->done)
+        return;
+    size_t before = u->in.length;
+    int headers = u->headers_done;
+    int running = upstream_perform(u);
+    if (u->done || u->in.length != before || u->headers_done != headers || !running || wait_ms <= 0)
+        return;
+    curl_multi_poll(u->multi, NULL, 0, wait_ms, NULL);
+    upstream_perform(u);
 }
 
 /* How a failed transfer is answered: status, code and message. */
@@ -1353,16 +1374,10 @@ static void restore_member(gw_request *rq, json_t *obj, const char *key, int che
     gw_buf restored, checked;
     if (!json_is_string(v))
         return;
-    gw_buf_init(&restored, json_string_length(v) * 8 + 65536);
-    if (gw_restore_all(&rq->map, json_string_value(v), json_string_length(v), &restored,
-                       &rq->restored) != 0) {
-        rq->scan_failed = 1;
-        gw_buf_free(&restored);
-        return;
-    }
-    const char *text = restored.data ? restored.data : "";
-    size_t length = restored.length;
+    const char *text = json_string_value(v);
+    size_t length = json_string_length(v);
     gw_buf_init(&checked, length + 65536);
+    gw_buf_init(&restored, length * 8 + 65536);
     if (check && outbound_active(rq->gt)) {
         int r = outbound_check(rq, text, length, 0, &checked);
         if (r < 0)
@@ -1372,7 +1387,15 @@ static void restore_member(gw_request *rq, json_t *obj, const char *key, int che
         text = checked.data ? checked.data : "";
         length = checked.length;
     }
-    json_object_set_new(obj, key, json_stringn(text, length));
+    if (gw_restore_all(&rq->map, text, length, &restored, &rq->restored) != 0) {
+        rq->scan_failed = 1;
+    } else {
+        text = restored.data ? restored.data : "";
+        length = restored.length;
+        if (check && moderate_restored(rq, text, length))
+            *blocked = 1;
+        json_object_set_new(obj, key, json_stringn(text, length));
+    }
     gw_buf_free(&restored);
     gw_buf_free(&checked);
 }
@@ -1498,7 +1521,8 @@ static void emit_json(gw_stream *s, json_t *j)
     free(text);
 }
 
-/* Feeds one text delta through the restorer (and the outbound check);
+/* Feeds one text delta through the outbound check and the restorer (and
+ * the content check of what is restored);
  * returns the text to send, as a new JSON string, or NULL on failure or
  * block (*blocked). */
 static json_t *stream_text(gw_stream *s, gw_restorer *r, out_state *o, const char *text,
@@ -1508,19 +1532,23 @@ static json_t *stream_text(gw_stream *s, gw_restorer *r, out_state *o, const cha
     json_t *result = NULL;
     gw_buf_init(&restored, (size_t)64 << 20);
     gw_buf_init(&checked, (size_t)64 << 20);
-    if (gw_restorer_feed(r, &s->rq->map, text, length, final, &restored, &s->rq->restored) != 0)
-        goto out;
     if (o && s->check) {
-        int b = out_feed(s, o, restored.data ? restored.data : "", restored.length, final, &checked);
+        int b = out_feed(s, o, text, length, final, &checked);
         if (b != 0) {
             if (b > 0)
                 *blocked = 1;
             goto out;
         }
-        result = json_stringn(checked.data ? checked.data : "", checked.length);
-    } else {
-        result = json_stringn(restored.data ? restored.data : "", restored.length);
+        text = checked.data ? checked.data : "";
+        length = checked.length;
     }
+    if (gw_restorer_feed(r, &s->rq->map, text, length, final, &restored, &s->rq->restored) != 0)
+        goto out;
+    if (o && moderate_restored(s->rq, restored.data ? restored.data : "", restored.length)) {
+        *blocked = 1;
+        goto out;
+    }
+    result = json_stringn(restored.data ? restored.data : "", restored.length);
 out:
     gw_buf_free(&restored);
     gw_buf_free(&checked);

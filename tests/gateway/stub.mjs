@@ -19,6 +19,8 @@
 //   notjson         HTTP 200 with an HTML body
 //   jitter          echo after a random delay of 0-20 ms (concurrency test)
 //   fast            {"choices":[{"message":{"content":"ok"}}]} at once (benchmark)
+//   ttft            a stream whose first content event goes out at once and
+//                   the rest 20 ms later (benchmark: time to first token)
 import http from 'node:http';
 
 function lastUserText(body) {
@@ -58,14 +60,14 @@ function chunk(delta, finish = null, index = 0) {
   return { ...base, choices: [{ index, delta, finish_reason: finish }] };
 }
 
-export function startStub() {
+export function startStub({ record = true } = {}) {
   const received = [];
   const server = http.createServer((req, res) => {
     const parts = [];
     req.on('data', (d) => parts.push(d));
     req.on('end', async () => {
       const raw = Buffer.concat(parts).toString('utf8');
-      received.push({ path: req.url, authorization: req.headers.authorization || '', body: raw });
+      if (record) received.push({ path: req.url, authorization: req.headers.authorization || '', body: raw });
       let body = {};
       try { body = JSON.parse(raw); } catch { /* answered below */ }
       const model = String(body.model || 'echo');
@@ -131,6 +133,14 @@ export function startStub() {
         const parts = answer.split(/(?<=<cn_mob|ile_phone|_1|>)/);
         return sse([chunk({ role: 'assistant', content: '' }), ...parts.map((p) => chunk({ content: p })),
           chunk({}, 'stop'), { ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } }]);
+      }
+      if (model === 'ttft') {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write('data: ' + JSON.stringify(chunk({ role: 'assistant', content: '' })) + '\n\n' +
+                  'data: ' + JSON.stringify(chunk({ content: chars.slice(0, 5).join('') })) + '\n\n');
+        setTimeout(() => res.end(chars.slice(5).map((c) => 'data: ' + JSON.stringify(chunk({ content: c })) + '\n\n').join('') +
+          'data: ' + JSON.stringify(chunk({}, 'stop')) + '\n\ndata: [DONE]\n\n'), 20);
+        return;
       }
       if (model === 'truncated') return sse([chunk({ role: 'assistant', content: '' }), chunk({ content: chars.slice(0, 8).join('') })], { done: false });
       if (model === 'badevent') return sse([chunk({ role: 'assistant', content: '' }), '{"choices": [', chunk({}, 'stop')]);
