@@ -424,8 +424,9 @@ static int evaluate(ql__scan_ctx *ctx, const ql__vctx *base, const trigger *t,
         if (r->value_re) {
             /* The value follows the trigger (a label, a key name). */
             size_t limit = end + QL__MAX_SPAN < vlen ? (size_t)end + QL__MAX_SPAN : vlen;
-            int rc = pcre2_match(r->value_re, v, limit, (size_t)end, PCRE2_ANCHORED,
-                                 s->match_data, NULL);
+            /* value_re is compiled anchored; PCRE2_ANCHORED at match time
+             * would turn the JIT off (pcre2jit(3)) for the same result. */
+            int rc = pcre2_match(r->value_re, v, limit, (size_t)end, 0, s->match_data, NULL);
             if (rc < 0)
                 return 0;
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->match_data);
