@@ -1223,6 +1223,7 @@ typedef struct upstream {
     char              *payload;
     gw_buf             in;
     long               status;
+    int                event_stream;   /* Content-Type: text/event-stream */
     int                headers_done;
     int                done;
     CURLcode           result;
@@ -1238,6 +1239,12 @@ static size_t on_upstream_header(char *data, size_t size, size_t count, void *us
 {
     upstream *u = user;
     size_t n = size * count;
+    if (n > 13 && strncasecmp(data, "content-type:", 13) == 0) {
+        size_t i = 13;
+        while (i < n && data[i] == ' ')
+            i++;
+        u->event_stream = n - i >= 17 && strncasecmp(data + i, "text/event-stream", 17) == 0;
+    }
     if (n <= 2 && (data[0] == '\r' || data[0] == '\n')) {
         long status = 0;
         curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -2020,7 +2027,9 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
         ret = send_error(conn, rq, status, code, message);
         goto out;
     }
-    if (u->status != 200 || !streaming) {
+    /* An upstream that answers a stream request with one JSON document
+     * (or an error) is answered as a non-streamed request. */
+    if (u->status != 200 || !streaming || !u->event_stream) {
         while (!u->done)
             upstream_step(u, 1000);
         if (u->result != CURLE_OK) {

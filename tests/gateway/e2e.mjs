@@ -263,6 +263,14 @@ await test('bad input and upstream failures get OpenAI-style errors', async () =
 
   await assert.rejects(client.chat.completions.create({ model: 'fail', messages: [{ role: 'user', content: 'x' }] }),
     (e) => e.status === 502 && e.code === 'upstream_error' && e.type === 'upstream_error');
+  // An upstream 4xx keeps its status and body, placeholders restored.
+  await assert.rejects(client.chat.completions.create({ model: 'reject', messages: [{ role: 'user', content: `手机 ${p.phone}` }] }),
+    (e) => e.status === 400 && e.code === 'content_rejected' && e.error.message === `cannot process: 手机 ${p.phone}`);
+  // A stream request answered with one JSON document: restored all the same.
+  r = await post(JSON.stringify({ model: 'nostream', stream: true, messages: [{ role: 'user', content: `手机 ${p.phone}` }] }));
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).choices[0].message.content, `ECHO:手机 ${p.phone}`);
+  assert.ok(!lastReceived().body.includes(p.phone));
   await assert.rejects(client.chat.completions.create({ model: 'notjson', messages: [{ role: 'user', content: 'x' }] }),
     (e) => e.status === 502 && e.code === 'upstream_malformed');
   const t0 = Date.now();

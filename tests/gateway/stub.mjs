@@ -17,6 +17,8 @@
 //   slow            waits 3 s before answering
 //   fail            HTTP 500
 //   notjson         HTTP 200 with an HTML body
+//   reject          HTTP 400 whose error message quotes the prompt
+//   nostream        a stream request answered with one JSON document
 //   jitter          echo after a random delay of 0-20 ms (concurrency test)
 //   fast            {"choices":[{"message":{"content":"ok"}}]} at once (benchmark)
 //   ttft            a stream whose first content event goes out at once and
@@ -94,6 +96,8 @@ export function startStub({ record = true } = {}) {
         res.writeHead(200, { 'Content-Type': 'text/html' });
         return res.end('<html>oops</html>');
       }
+      if (model === 'reject') return json(400, { error: { message: 'cannot process: ' + text, type: 'invalid_request_error', param: null, code: 'content_rejected' } });
+      if (model === 'nostream') return json(200, { id: 'chatcmpl-stub', object: 'chat.completion', created: 1, model: 'stub', choices: [{ index: 0, message: { role: 'assistant', content: 'ECHO:' + text }, finish_reason: 'stop' }] });
       if (model === 'fast') return json(200, { id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] });
       if (req.url === '/v1/embeddings') {
         return json(200, { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], model: 'stub', usage: { prompt_tokens: 1, total_tokens: 1 } });
