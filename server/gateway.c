@@ -604,6 +604,7 @@ typedef struct gw_request {
     const char     *decision;     /* "pass", "flag", "block" */
     const char     *reason;       /* a block reason or NULL */
     unsigned        status;
+    char            retry_after[16];
     size_t          response_bytes;
     gw_stream      *stream;
     int             refs;         /* the connection, and the stream's response */
@@ -698,6 +699,8 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, gw_request *rq, un
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (rq->retry_after[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, rq->retry_after);
     ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     request_done(rq);
@@ -1924,6 +1927,11 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
     snprintf(rq->tenant, sizeof rq->tenant, "%s", name);
     rq->st = srv_tenant_find(rq->gen, name);
     rq->gt = gw_tenant_find(rq->gen->gateway, name);
+    unsigned wait = srv_rate_check(rq->st);
+    if (wait) {
+        snprintf(rq->retry_after, sizeof rq->retry_after, "%u", wait);
+        return send_error(conn, rq, 429, "rate_limited", "too many requests for this tenant; retry later");
+    }
     if (rq->too_large)
         return send_error(conn, rq, 413, "body_too_large", "the request body is larger than max_body");
     if (rq->body.length == 0)

@@ -77,6 +77,9 @@ char *srv_gateway_metrics_render(void);
 srv_generation *srv_current_generation(void);
 ql_scanner     *srv_thread_scanner(srv_generation *gen, size_t ruleset);
 const char     *srv_authenticate(const srv_generation *gen, struct MHD_Connection *conn);
+/* The tenant's token bucket (shared with the service's endpoints): 0 if a
+ * request may go, else the seconds until it may. */
+unsigned        srv_rate_check(const srv_tenant *tenant);
 /* Writes one line (with its newline) to the access log, atomically. */
 void            srv_access_log(const char *line, size_t length);
 

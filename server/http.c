@@ -1401,6 +1401,11 @@ static unsigned rate_check(const srv_tenant *t)
     return wait ? wait : 0;
 }
 
+unsigned srv_rate_check(const srv_tenant *tenant)
+{
+    return rate_check(tenant);
+}
+
 static int json_content_type(struct MHD_Connection *conn)
 {
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);

@@ -20,6 +20,8 @@ const gw = await startGateway({
   qinglang,
   stubPort: stub.port,
   evidence: true,
+  tenants: ['acme', 'strict', 'impatient', 'ops', 'limited'],
+  serviceYaml: 'tenants:\n  limited: {rate: 0.01, burst: 1}\n',
   gatewayYaml: `  evidence: true
   tenants:
     strict:
@@ -289,6 +291,24 @@ await test('bad input and upstream failures get OpenAI-style errors', async () =
   const raw = await (await fetch(gw.gatewayUrl + '/v1/chat/completions', { method: 'POST', headers: { Authorization: `Bearer ${gw.keys.acme}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'badevent', stream: true, messages: [{ role: 'user', content: 'x' }] }) })).text();
   assert.match(raw, /^data: \{"id":"chatcmpl-stub".*\n\ndata: \{"error":\{"message":"the upstream sent an event that is not JSON","type":"upstream_error","param":null,"code":"upstream_malformed"\}\}\n\n$/s);
   assert.ok(!raw.includes('[DONE]'));
+});
+
+await test('rate limits and callers that hang up mid-stream', async () => {
+  const limited = new OpenAI({ apiKey: gw.keys.limited, baseURL: gw.gatewayUrl + '/v1', maxRetries: 0 });
+  await limited.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'one' }] });
+  await assert.rejects(limited.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'two' }] }),
+    (e) => e.status === 429 && e.code === 'rate_limited' && Number(e.headers.get('retry-after')) > 0);
+  // Hang up after the first event of a stream that goes on for 20 ms more:
+  // the gateway drops the upstream transfer and serves the next caller.
+  for (let i = 0; i < 5; i++) {
+    const ac = new AbortController();
+    const r = await fetch(gw.gatewayUrl + '/v1/chat/completions', { method: 'POST', signal: ac.signal, headers: { Authorization: `Bearer ${gw.keys.acme}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'ttft', stream: true, messages: [{ role: 'user', content: prompt }] }) });
+    const reader = r.body.getReader();
+    await reader.read();
+    ac.abort();
+  }
+  const r = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: prompt }] });
+  assert.equal(r.choices[0].message.content, 'ECHO:' + prompt);
 });
 
 await test('40 concurrent requests with distinct values never cross', async () => {

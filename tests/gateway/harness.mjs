@@ -8,7 +8,7 @@ import path from 'node:path';
 
 export const UPSTREAM_KEY = 'sk-upstream-secret-0123456789';
 
-export async function startGateway({ qinglang, stubPort, gatewayYaml = '', tenants = ['acme', 'strict', 'impatient', 'ops'], evidence = false }) {
+export async function startGateway({ qinglang, stubPort, gatewayYaml = '', serviceYaml = '', tenants = ['acme', 'strict', 'impatient', 'ops'], evidence = false }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-gateway-'));
   const keys = {};
   for (const t of tenants)
@@ -24,7 +24,7 @@ timeout: 10
 keys: keys
 admins: [ops]
 access_log: access.log
-${ev}gateway:
+${ev}${serviceYaml}gateway:
   listen: 127.0.0.1:0
   upstream: http://127.0.0.1:${stubPort}/v1
   upstream_key_file: upstream.key
