@@ -252,7 +252,7 @@ def word_pinyin(word):
         syl.append(tab[f])
     if len(syl) < 2:
         return None
-    return "".join(syl), "".join(x[0] for x in syl)
+    return "".join(syl), "".join(x[0] for x in syl), " ".join(syl)
 
 
 # ---------------------------------------------------- normalisation ----
@@ -401,7 +401,26 @@ class Stream:
         run.seq = len(self.runs)
         self.runs.append(run)
 
-    def find(self, wruns, latin_first, latin_last):
+    def spaces_ok(self, s, n, start, end, cuts):
+        """Whitespace inside a Latin match: only between single letters
+        ("s h i t") or where the word itself has a space or a syllable
+        boundary ("fuck off", "sha bi"); "let's hit" holds no "shit"."""
+        text = self.text
+        if not any(text[i].isspace() for i in range(start, end)):
+            return True
+        chunks = re.split(r"\s+", text[start:end])
+        if all(sum(1 for c in ch if fold_char(c)[1] not in (NOISE, UNDERSCORE)) <= 1 for ch in chunks):
+            return True
+        runs = self.runs
+        for i in range(start, end):
+            if not text[i].isspace():
+                continue
+            k = next((k for k in range(1, n) if runs[s + k - 1].end <= i < runs[s + k].start), None)
+            if k is None or k not in cuts:
+                return False
+        return True
+
+    def find(self, wruns, latin_first, latin_last, cuts=frozenset()):
         """All matches of a compiled word: (start, end, seq_first, seq_last)."""
         res = []
         n = len(wruns)
@@ -436,6 +455,8 @@ class Stream:
                 end = last.head_end
             if start >= end:
                 continue
+            if (latin_first or latin_last) and not self.spaces_ok(s, n, start, end, cuts):
+                continue
             res.append((start, end, first.seq, last.seq))
         return res
 
@@ -444,10 +465,13 @@ def compile_word(w):
     """A word's runs [(char, count)], folded like the text, and whether it
     needs a word boundary before / after."""
     out = []
+    cuts = set()
     first_cls = last_cls = None
     for c in w:
         f, cls = fold_char(c)
         if cls in (NOISE, UNDERSCORE):
+            if c.isspace() and out:
+                cuts.add(len(out))
             continue
         if cls == LEETSYM:
             if not (out and last_cls == WORD):
@@ -460,7 +484,7 @@ def compile_word(w):
         if first_cls is None:
             first_cls = cls
         last_cls = cls
-    return [tuple(x) for x in out], first_cls == WORD, last_cls == WORD
+    return [tuple(x) for x in out], first_cls == WORD, last_cls == WORD, frozenset(cuts)
 
 
 def norm_hit(text):
@@ -609,7 +633,7 @@ def word_forms(word, pinyin_mode):
         if py:
             eng = english_guard()
             if py[0] not in eng:
-                out.append(py[0])
+                out.append(py[2])       # syllables spaced: "sha bi" also matches
             if pinyin_mode == "initials" and py[1] not in eng:
                 out.append(py[1])
     return out
