@@ -1936,7 +1936,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
         return send_error(conn, rq, 413, "body_too_large", "the request body is larger than max_body");
     if (rq->body.length == 0)
         return send_error(conn, rq, 400, "empty_body", "the request body is empty");
-    body = json_loadb(rq->body.data, rq->body.length, 0, &jerr);
+    body = gw_json_loadb(rq->body.data, rq->body.length, &jerr);
     if (!body) {
         snprintf(msg, sizeof msg, "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
                  strncmp(jerr.text, "Invalid UTF-8", 13) == 0 ? "invalid UTF-8" : "syntax error");
@@ -2003,7 +2003,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
     /* Forward. */
     t0 = now_seconds();
     int streaming = json_is_true(json_object_get(body, "stream")) && rq->route != routes[2];
-    char *payload = json_dumps(body, JSON_COMPACT);
+    size_t payload_length = 0;
+    char *payload = gw_json_dumps(body, &payload_length);
     gw_stream *s = NULL;
     upstream up_local;
     upstream *u = &up_local;
@@ -2049,7 +2050,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
             goto out;
         }
         t0 = now_seconds();
-        json_t *answer = json_loadb(u->in.data ? u->in.data : "", u->in.length, 0, NULL);
+        json_t *answer = gw_json_loadb(u->in.data ? u->in.data : "", u->in.length, NULL);
         long status = u->status;
         upstream_free(u);
         free(s);
@@ -2084,7 +2085,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
                              "not let out");
             goto out;
         }
-        char *text = json_dumps(answer, JSON_COMPACT);
+        size_t text_length = 0;
+        char *text = gw_json_dumps(answer, &text_length);
         json_decref(answer);
         if (rq->scan_failed) {
             free(text);
@@ -2092,7 +2094,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
             goto out;
         }
         rq->own += now_seconds() - t0;
-        ret = send_body(conn, rq, (unsigned)status, text, text ? strlen(text) : 0);
+        ret = send_body(conn, rq, (unsigned)status, text, text_length);
         goto out;
     }
 

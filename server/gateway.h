@@ -161,6 +161,17 @@ void gw_restorer_free(gw_restorer *r);
 size_t gw_decoded_blocks(const char *text, size_t length,
                          void (*found)(const char *decoded, size_t length, void *user), void *user);
 
+/* ------------------------------------------------------------ JSON */
+
+/* json_loadb(data, length, 0, error), faster on documents with long
+ * strings (prompts): those are decoded by a tight loop, not by jansson's
+ * character-at-a-time reader.  Same result, same errors. */
+json_t *gw_json_loadb(const char *data, size_t length, json_error_t *error);
+
+/* json_dumps(v, JSON_COMPACT), faster with long strings; *length receives
+ * the length.  The tree is left as it was.  NULL on OOM. */
+char *gw_json_dumps(json_t *v, size_t *length);
+
 /* ------------------------------------------------------------ SSE */
 
 /* The length of the first complete event in `data` (through its blank

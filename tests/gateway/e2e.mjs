@@ -311,6 +311,32 @@ await test('rate limits and callers that hang up mid-stream', async () => {
   assert.equal(r.choices[0].message.content, 'ECHO:' + prompt);
 });
 
+await test('long prompts (the fast JSON path): escapes, surrogate pairs, and what it must refuse', async () => {
+  const filler = '第一段：说明退款流程。"Quoted" text with a \\ backslash, a tab\t, a newline\n, emoji 😀 and 𠀀. ';
+  const long = filler.repeat(20) + prompt + filler.repeat(20);
+  // Written by hand: the emoji as a \u surrogate pair, "/" as \/.
+  const escaped = JSON.stringify(long).replaceAll('😀', '\\ud83d\\ude00').replaceAll('第', '\\u7b2c');
+  const body = `{"model":"echo","messages":[{"role":"user","content":${escaped}}],"note":"x\\/y"}`;
+  const r = await fetch(gw.gatewayUrl + '/v1/chat/completions', { method: 'POST', headers: { Authorization: `Bearer ${gw.keys.acme}`, 'Content-Type': 'application/json' }, body });
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).choices[0].message.content, 'ECHO:' + long);
+  const got = JSON.parse(lastReceived().body);
+  assert.equal(got.messages[0].content, filler.repeat(20) + redacted + filler.repeat(20));
+  assert.equal(got.note, 'x/y');
+  assertClean(lastReceived().body);
+  const bad = async (content, what) => {
+    const res = await fetch(gw.gatewayUrl + '/v1/chat/completions', { method: 'POST', headers: { Authorization: `Bearer ${gw.keys.acme}`, 'Content-Type': 'application/json' }, body: Buffer.concat([Buffer.from('{"model":"echo","messages":[{"role":"user","content":"' + 'a'.repeat(2000)), content, Buffer.from('"}]}')]) });
+    assert.equal(res.status, 400, what);
+    assert.equal((await res.json()).error.code, 'malformed_json', what);
+  };
+  await bad(Buffer.from([0xe4, 0xbd]), 'cut UTF-8');
+  await bad(Buffer.from([0xc0, 0xaf]), 'overlong UTF-8');
+  await bad(Buffer.from('\\ud83d x'), 'lone surrogate');
+  await bad(Buffer.from('\\u0000'), 'NUL');
+  await bad(Buffer.from([0x01]), 'control character');
+  await bad(Buffer.from('\\q'), 'bad escape');
+});
+
 await test('40 concurrent requests with distinct values never cross', async () => {
   const n = 40;
   const jobs = [];
