@@ -4,14 +4,16 @@
 #   make          build ./build/qinglang (release)
 #   make run      install dependencies, build, scan examples/
 #   make test     install dependencies, build with ASan+UBSan, run CTest
-#   make bench    build, generate the benchmark corpus, measure vs ripgrep
+#   make bench    build, generate the benchmark corpus, measure vs ripgrep,
+#                 and the moderation engine vs mint-filter
 #   make bench-server  the HTTP service under wrk (docs/bench-server.md)
+#   make bench-gateway the LLM gateway's added latency (docs/gateway.md)
 
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD  ?= build
 ASAN   ?= build-asan
 
-.PHONY: all build deps run test bench bench-server lint clean
+.PHONY: all build deps run test bench bench-server bench-gateway lint clean
 
 all: build
 
@@ -36,9 +38,13 @@ test: deps lint
 
 bench: deps build
 	@sh bench/run.sh $(BUILD)
+	@sh bench/moderate.sh $(BUILD)
 
 bench-server: deps build
 	@sh bench/server.sh $(BUILD)
+
+bench-gateway: deps build
+	@sh bench/gateway.sh $(BUILD)
 
 lint:
 	@sh scripts/lint.sh

@@ -1483,7 +1483,7 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
     while (cap < distinct * 2)
         cap <<= 1;
     size_t bits = 1u << 16;
-    while (bits < distinct * 32 && bits < ((size_t)1 << 27))
+    while (bits < distinct * 64 && bits < ((size_t)1 << 27))
         bits <<= 1;
     lx->ids = ql__malloc(a, (keys.count ? keys.count : 1) * sizeof *lx->ids);
     lx->table = ql__calloc(a, cap, sizeof *lx->table);
@@ -1902,11 +1902,134 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
     m->prev_word = word;
 }
 
+/* The common case of Chinese text, one loop with nothing to decide: a
+ * three-byte character, Chinese after folding, after an open run of a
+ * Chinese character, with no noise between.  Returns where it stopped;
+ * the general path takes anything else (noise, repeats, other scripts). */
+static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_t n,
+                              uint64_t base)
+{
+    const ql_lexicon *lx = m->lx;
+    const unsigned want1 = lx->key_lengths & 2u, want2 = lx->key_lengths & 4u;
+    uint64_t seq = m->seq;
+    vrun *run = &m->ring[seq % QL__MOD_RING];
+    while (i + 2 < n) {
+        uint8_t b = p[i];
+        if ((b & 0xF0) != 0xE0 || (p[i + 1] & 0xC0) != 0x80 || (p[i + 2] & 0xC0) != 0x80)
+            break;
+        uint32_t cp = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(p[i + 1] & 0x3F) << 6) |
+                      (p[i + 2] & 0x3F);
+        uint32_t e = g_fold[cp];
+        uint32_t f = FOLD_CP(e);
+        if (FOLD_CLASS(e) != C_CJK || f == run->cp || cp < 0x800)
+            break;
+        /* close the open run (a Chinese character: no boundary rules) */
+        run->after_set = 1;
+        run->after_word = 0;
+        uint32_t c0 = run->kc;
+        seq++;
+        if (want1) {
+            m->seq = seq;
+            const bucket *bk = lookup(lx, key_pack(1, c0, 0, 0, 0));
+            if (bk)
+                check_bucket(m, bk);
+        }
+        if (want2 && seq - m->break_seq >= 2) {
+            uint32_t c1 = m->ring[(seq - 2) % QL__MOD_RING].kc;
+            const bucket *bk = lookup(lx, key_pack(2, c0, c1, 0, 0));
+            if (bk) {
+                m->seq = seq;
+                check_bucket(m, bk);
+            }
+        }
+        /* open the next */
+        run = &m->ring[seq % QL__MOD_RING];
+        run->cp = f;
+        run->kc = f;
+        run->is_word = 0;
+        run->count = 1;
+        run->start = base + i;
+        run->end = base + i + 3;
+        run->before_word = 0;
+        run->after_word = 0;
+        run->after_set = 0;
+        run->inner_noise = 0;
+        run->gap_before = 0;
+        i += 3;
+    }
+    m->seq = seq;
+    return i;
+}
+
+/* The common case of logs and numbers: ASCII letters and digits after a
+ * run of one, no noise between.  Inside such a word no lexicon word can
+ * end (Latin words are whole words), so runs close without lookups. */
+static inline size_t view_alnum(ql_moderator *m, const uint8_t *p, size_t i, size_t n,
+                                uint64_t base)
+{
+    uint64_t seq = m->seq;
+    vrun *run = &m->ring[seq % QL__MOD_RING];
+    while (i < n) {
+        uint8_t b = p[i];
+        uint32_t e = g_fold[b & 0x7F];
+        if (b >= 0x80 || FOLD_CLASS(e) & C_NOISE)
+            break;
+        uint32_t f = FOLD_CP(e);
+        if (f == run->cp) {
+            run->count++;
+            run->end = base + i + 1;
+            i++;
+            continue;
+        }
+        run->after_set = 1;
+        run->after_word = 1;
+        seq++;
+        run = &m->ring[seq % QL__MOD_RING];
+        run->cp = f;
+        run->kc = keyclass(f);
+        run->is_word = 1;
+        run->count = 1;
+        run->start = base + i;
+        run->end = base + i + 1;
+        run->before_word = 1;
+        run->after_word = 0;
+        run->after_set = 0;
+        run->inner_noise = 0;
+        run->gap_before = 0;
+        i++;
+    }
+    m->seq = seq;
+    return i;
+}
+
 static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t base)
 {
     size_t i = 0;
     while (i < n) {
         uint8_t b = p[i];
+        if (b < 0x80 && m->have_run && !m->noise_since &&
+            m->ring[m->seq % QL__MOD_RING].is_word) {
+            size_t j = view_alnum(m, p, i, n, base);
+            if (j != i) {
+                m->prev_word = 1;
+                m->gap = 0;
+                m->broken = 0;
+                i = j;
+                continue;
+            }
+        }
+        if ((b & 0xF0) == 0xE0 && m->have_run && !m->noise_since &&
+            m->ring[m->seq % QL__MOD_RING].kc >= 0x3400 &&
+            !m->ring[m->seq % QL__MOD_RING].is_word) {
+            size_t j = view_cjk(m, p, i, n, base);
+            if (j != i) {
+                m->prev_word = 0;
+                m->gap = 0;
+                m->broken = 0;
+                i = j;
+                continue;
+            }
+        }
         if (b < 0x80) {
             view_char(m, g_fold[b], base + i, base + i + 1);
             i++;
