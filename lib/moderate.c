@@ -57,7 +57,8 @@ enum {
     C_DIGIT = 4,
     C_LEET  = 8,   /* '@' and '$': noise, or a letter right after letters */
     C_CJK   = 16,
-    C_UNDERSCORE = 32  /* noise, but joins words ("tmd_id" is one word) */
+    C_UNDERSCORE = 32, /* noise, but joins words ("tmd_id" is one word) */
+    C_CLAUSE = 64      /* noise that ends a clause: ，。；：？！、 and line breaks */
 };
 
 #define FOLD_CP(e)    ((e) & 0x1FFFFFu)
@@ -166,15 +167,23 @@ static uint32_t fold_compute(uint32_t cp)
         return cp | (uint32_t)C_NOISE << 24;
     if (cp == '@' || cp == '$')
         return cp | (uint32_t)(C_NOISE | C_LEET) << 24;
-    if (cp == '_')
+    if (cp == '_' || cp == '\'' || cp == 0x2019)   /* tmd_id, Let's, it’s */
         return cp | (uint32_t)(C_NOISE | C_UNDERSCORE) << 24;
     if (cp >= 0xD800 && cp <= 0xDFFF)
         return cp | (uint32_t)C_NOISE << 24;
     if (enclosed_letter(cp))
         return enclosed_letter(cp) | (uint32_t)C_WORD << 24;
     utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)cp);
-    if (is_noise_category(cat) && !(cat == UTF8PROC_CATEGORY_SO && compat_letter(cp)))
-        return cp | (uint32_t)C_NOISE << 24;
+    if (is_noise_category(cat) && !(cat == UTF8PROC_CATEGORY_SO && compat_letter(cp))) {
+        static const uint32_t clause[] = {',', '.', ';', ':', '?', '!', '\n', '\r', 0x3001,
+                                          0x3002, 0xFF0C, 0xFF0E, 0xFF1A, 0xFF1B, 0xFF1F,
+                                          0xFF01, 0xFF61, 0xFF64, 0x2029, 0x2028};
+        unsigned cls = C_NOISE;
+        for (size_t i = 0; i < sizeof clause / sizeof *clause; i++)
+            if (clause[i] == cp)
+                cls |= C_CLAUSE;
+        return cp | (uint32_t)cls << 24;
+    }
 
     int found;
     uint32_t f = pair_lookup(lookalikes, sizeof lookalikes / sizeof *lookalikes, cp, &found);
@@ -1575,9 +1584,14 @@ typedef struct vrun {
     uint8_t  before_word;      /* the character before it is a word character */
     uint8_t  after_word;       /* the character after it is one */
     uint8_t  after_set;
-    uint8_t  inner_noise;      /* noise skipped inside the run */
-    uint8_t  gap_before;       /* noise between it and the run before */
+    uint8_t  inner_noise;      /* noise skipped inside the run (GAP_ bits) */
+    uint8_t  gap_before;       /* noise between it and the run before (GAP_ bits) */
+    uint8_t  before_cjk;       /* the character before it is Chinese */
+    uint8_t  after_cjk;        /* the character after it is Chinese */
 } vrun;
+
+#define GAP_NOISE  1u
+#define GAP_CLAUSE 2u           /* ... with a clause's end among it */
 
 typedef struct mhit {
     uint32_t word;
@@ -1587,6 +1601,7 @@ typedef struct mhit {
 } mhit;
 
 #define HIT_NOISY 1u            /* noise skipped inside the span */
+#define HIT_CLAUSE 4u           /* between Chinese text across a clause's end */
 #define HIT_DROPPED 2u
 
 typedef struct pii {
@@ -1614,7 +1629,8 @@ struct ql_moderator {
     unsigned          gap;
     int               broken;
     int               prev_word;   /* the previous character is a word character */
-    int               noise_since; /* noise since the run's last character */
+    int               noise_since; /* noise since the run's last character (GAP_ bits) */
+    int               prev_cjk;    /* the previous character is Chinese */
     /* results */
     ql__vec           hits;        /* mhit */
     ql__vec           pii;         /* pii */
@@ -1645,6 +1661,7 @@ static void clear_message(ql_moderator *m)
     m->broken = 0;
     m->prev_word = 0;
     m->noise_since = 0;
+    m->prev_cjk = 0;
     m->error = QL_OK;
     memset(&m->result, 0, sizeof m->result);
 }
@@ -1744,11 +1761,11 @@ ql_status ql_moderate_begin(ql_moderator *m)
 }
 
 static void record_hit(ql_moderator *m, uint32_t wi, const vrun *first, const vrun *last,
-                       uint64_t seq_first, uint64_t seq_last, int noisy)
+                       uint64_t seq_first, uint64_t seq_last, uint32_t flags)
 {
     mhit h;
     h.word = wi;
-    h.flags = noisy ? HIT_NOISY : 0;
+    h.flags = flags;
     h.start = first->start;
     h.end = last->end;
     h.seq_first = seq_first;
@@ -1769,7 +1786,7 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
         if (w->nruns > avail)
             continue;
         const mrun *r = lx->runs + w->run_off;
-        int ok = 1, noisy = 0, leet = 0, plain = 0;
+        int ok = 1, noisy = 0, leet = 0, plain = 0, clause = 0;
         const vrun *first = last;
         for (unsigned j = 0; j < w->nruns; j++) {
             const vrun *t = &m->ring[(m->seq - 1 - j) % QL__MOD_RING];
@@ -1783,6 +1800,9 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
             else if (t->cp >= 'a' && t->cp <= 'z')
                 plain = 1;
             noisy |= t->inner_noise | (j + 1 < w->nruns ? t->gap_before : 0);
+            if (j + 1 < w->nruns && (t->gap_before & GAP_CLAUSE) && !t->is_word &&
+                !m->ring[(m->seq - 2 - j) % QL__MOD_RING].is_word)
+                clause = 1;
             first = t;
         }
         /* Leet is for words written with some letters (sh1t, a$$, sh4bi),
@@ -1803,7 +1823,13 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
         }
         if (w->latin_last && last->after_word)
             continue;
-        record_hit(m, wi, first, last, m->seq - w->nruns, m->seq - 1, noisy);
+        /* A two-character word across a clause's end inside running
+         * Chinese text (计划；其中 is no 划其) is likelier chance than
+         * evasion: kept, lower.  Longer words do not meet by chance. */
+        record_hit(m, wi, first, last, m->seq - w->nruns, m->seq - 1,
+                   (noisy ? HIT_NOISY : 0) |
+                   (clause && w->nruns == 2 && first->before_cjk && last->after_cjk
+                        ? HIT_CLAUSE : 0));
     }
 }
 
@@ -1849,10 +1875,12 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
             if (m->have_run && !run->after_set) {
                 run->after_set = 1;
                 run->after_word = (uint8_t)joins;
+                run->after_cjk = 0;
             }
             m->prev_word = joins;
+            m->prev_cjk = 0;
             m->gap++;
-            m->noise_since = 1;
+            m->noise_since |= (cls & C_CLAUSE) ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
             if (m->gap > QL__MOD_MAX_GAP && !m->broken) {
                 if (m->have_run)
                     close_run(m);
@@ -1875,11 +1903,13 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
             m->gap = 0;
             m->noise_since = 0;
             m->prev_word = word;
+            m->prev_cjk = (cls & C_CJK) != 0;
             return;
         }
         if (!run->after_set) {
             run->after_set = 1;
             run->after_word = (uint8_t)word;
+            run->after_cjk = (cls & C_CJK) != 0;
         }
         close_run(m);
         run = &m->ring[m->seq % QL__MOD_RING];
@@ -1895,11 +1925,14 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
     run->after_set = 0;
     run->inner_noise = 0;
     run->gap_before = (uint8_t)m->noise_since;
+    run->before_cjk = (uint8_t)m->prev_cjk;
+    run->after_cjk = 0;
     m->have_run = 1;
     m->gap = 0;
     m->broken = 0;
     m->noise_since = 0;
     m->prev_word = word;
+    m->prev_cjk = (cls & C_CJK) != 0;
 }
 
 /* The common case of Chinese text, one loop with nothing to decide: a
@@ -1926,6 +1959,7 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         /* close the open run (a Chinese character: no boundary rules) */
         run->after_set = 1;
         run->after_word = 0;
+        run->after_cjk = 1;
         uint32_t c0 = run->kc;
         seq++;
         if (want1) {
@@ -1955,6 +1989,8 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         run->after_set = 0;
         run->inner_noise = 0;
         run->gap_before = 0;
+        run->before_cjk = 1;
+        run->after_cjk = 0;
         i += 3;
     }
     m->seq = seq;
@@ -1983,6 +2019,7 @@ static inline size_t view_alnum(ql_moderator *m, const uint8_t *p, size_t i, siz
         }
         run->after_set = 1;
         run->after_word = 1;
+        run->after_cjk = 0;
         seq++;
         run = &m->ring[seq % QL__MOD_RING];
         run->cp = f;
@@ -1996,6 +2033,8 @@ static inline size_t view_alnum(ql_moderator *m, const uint8_t *p, size_t i, siz
         run->after_set = 0;
         run->inner_noise = 0;
         run->gap_before = 0;
+        run->before_cjk = 0;
+        run->after_cjk = 0;
         i++;
     }
     m->seq = seq;
@@ -2012,6 +2051,7 @@ static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t bas
             size_t j = view_alnum(m, p, i, n, base);
             if (j != i) {
                 m->prev_word = 1;
+                m->prev_cjk = 0;
                 m->gap = 0;
                 m->broken = 0;
                 i = j;
@@ -2024,6 +2064,7 @@ static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t bas
             size_t j = view_cjk(m, p, i, n, base);
             if (j != i) {
                 m->prev_word = 0;
+                m->prev_cjk = 1;
                 m->gap = 0;
                 m->broken = 0;
                 i = j;
@@ -2231,6 +2272,8 @@ static double form_confidence(const mword *w, uint32_t flags)
     double c = w->form == F_INITIALS ? 0.7 : w->form == F_PINYIN ? 0.85 : 1.0;
     if (flags & HIT_NOISY)
         c *= 0.95;
+    if (flags & HIT_CLAUSE)
+        c *= 0.6;
     return c;
 }
 

@@ -185,6 +185,11 @@ static const kase CASES[] = {
     {"客户电话13800138000 身份证11010519491231002X 已登记", "pass|"},
     {"\xFF\xFE傻\xC0逼\xE4\xB8", "block|word harmful.cyber_violence 傻逼 text 2-9;"},
     {"", "pass|"},
+    /* a two-character word across a clause's end in running text: kept,
+     * scored low; the same alone is evasion */
+    {"我想赌；博物馆", "pass|word harmful.gambling 赌博 text 6-15;"},
+    {"赌；博", "review|word harmful.gambling 赌博 text 0-9;"},
+    {"Let's hit the road, it's shit", "block|word harmful.cyber_violence shit text 25-29;"},
 };
 
 static void test_cases(void **state)
