@@ -422,7 +422,17 @@ struct ql_lexicon {
     double    *review, *block; /* per category */
     size_t     term_words;     /* words and phrases as written */
     unsigned   key_lengths;    /* bit k: some word's key has k runs */
+    /* Bit per BMP key class: some one-run word is it (end1), some longer
+     * word ends with it (endn).  8 KiB each, in L1: most characters end
+     * no word, and are passed over without hashing. */
+    uint64_t   end1[1024];
+    uint64_t   endn[1024];
 };
+
+static inline int ends_word(const uint64_t *bits, uint32_t kc)
+{
+    return kc >= 0x10000 || (bits[kc >> 6] >> (kc & 63)) & 1;
+}
 
 static void diag_add(ql_lexicon_compiler *c, const char *file, unsigned line, unsigned col,
                      const char *fmt, const char *arg)
@@ -1304,6 +1314,9 @@ static ql_status compiled_add(ql_lexicon *lx, ql__vec *words, ql__vec *runs, ql_
     unsigned klen = (unsigned)nr < kl ? (unsigned)nr : kl;
     k.key = key_of_word(r, (unsigned)nr, klen);
     lx->key_lengths |= 1u << klen;
+    uint32_t last = keyclass(r[nr - 1].cp);
+    if (last < 0x10000)
+        (nr == 1 ? lx->end1 : lx->endn)[last >> 6] |= 1ull << (last & 63);
     ql_status st = ql__vec_push(a, words, &w);
     if (st == QL_OK)
         st = ql__vec_push(a, keys, &k);
@@ -1580,15 +1593,23 @@ typedef struct vrun {
     uint32_t cp;
     uint32_t kc;               /* keyclass(cp) */
     uint32_t count;
-    uint8_t  is_word;          /* a Latin letter or digit */
-    uint8_t  before_word;      /* the character before it is a word character */
-    uint8_t  after_word;       /* the character after it is one */
-    uint8_t  after_set;
-    uint8_t  inner_noise;      /* noise skipped inside the run (GAP_ bits) */
-    uint8_t  gap_before;       /* noise between it and the run before (GAP_ bits) */
-    uint8_t  before_cjk;       /* the character before it is Chinese */
-    uint8_t  after_cjk;        /* the character after it is Chinese */
+    union {                    /* one store sets them all in the fast paths */
+        struct {
+            uint8_t is_word;       /* a Latin letter or digit */
+            uint8_t before_word;   /* the character before it is a word character */
+            uint8_t after_word;    /* the character after it is one */
+            uint8_t after_set;
+            uint8_t inner_noise;   /* noise skipped inside the run (GAP_ bits) */
+            uint8_t gap_before;    /* noise between it and the run before (GAP_ bits) */
+            uint8_t before_cjk;    /* the character before it is Chinese */
+            uint8_t after_cjk;     /* the character after it is Chinese */
+        };
+        uint64_t flags8;
+    };
 } vrun;
+
+static const vrun run_cjk_template = {.before_cjk = 1};
+static const vrun run_alnum_template = {.is_word = 1, .before_word = 1};
 
 #define GAP_NOISE  1u
 #define GAP_CLAUSE 2u           /* ... with a clause's end among it */
@@ -1850,9 +1871,24 @@ static inline __attribute__((always_inline)) void close_run(ql_moderator *m)
     if (avail < kmax)
         kmax = (unsigned)avail;
     unsigned lengths = lx->key_lengths;
+    if (!ends_word(lx->end1, v->kc))
+        lengths &= ~2u;
+    if (!ends_word(lx->endn, v->kc))
+        lengths &= 2u;
+    if (!lengths)
+        return;
     uint32_t c[4] = {v->kc, 0, 0, 0};
-    for (unsigned k = 2; k <= kmax; k++)
-        c[k - 1] = m->ring[(m->seq - k) % QL__MOD_RING].kc;
+    for (unsigned k = 2; k <= kmax; k++) {
+        const vrun *r = &m->ring[(m->seq - k) % QL__MOD_RING];
+        c[k - 1] = r->kc;
+        /* A word ending in a Latin letter keyed by fewer than four runs
+         * is exactly those runs, so it starts at this one: no word starts
+         * at a letter inside a word (Latin words are whole words). */
+        if (v->is_word && k < QL__MOD_KEY_LATIN && r->is_word && r->before_word)
+            lengths &= ~(1u << k);
+    }
+    if (v->is_word && v->before_word)
+        lengths &= ~2u;
     for (unsigned k = 1; k <= kmax; k++) {
         if (!(lengths & (1u << k)))
             continue;
@@ -1947,11 +1983,10 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
     uint64_t seq = m->seq;
     vrun *run = &m->ring[seq % QL__MOD_RING];
     while (i + 2 < n) {
-        uint8_t b = p[i];
-        if ((b & 0xF0) != 0xE0 || (p[i + 1] & 0xC0) != 0x80 || (p[i + 2] & 0xC0) != 0x80)
+        uint8_t b0 = p[i], b1 = p[i + 1], b2 = p[i + 2];
+        if (((b0 & 0xF0) ^ 0xE0) | ((b1 & 0xC0) ^ 0x80) | ((b2 & 0xC0) ^ 0x80))
             break;
-        uint32_t cp = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(p[i + 1] & 0x3F) << 6) |
-                      (p[i + 2] & 0x3F);
+        uint32_t cp = ((uint32_t)(b0 & 0x0F) << 12) | ((uint32_t)(b1 & 0x3F) << 6) | (b2 & 0x3F);
         uint32_t e = g_fold[cp];
         uint32_t f = FOLD_CP(e);
         if (FOLD_CLASS(e) != C_CJK || f == run->cp || cp < 0x800)
@@ -1962,13 +1997,13 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         run->after_cjk = 1;
         uint32_t c0 = run->kc;
         seq++;
-        if (want1) {
+        if (want1 && ends_word(lx->end1, c0)) {
             m->seq = seq;
             const bucket *bk = lookup(lx, key_pack(1, c0, 0, 0, 0));
             if (bk)
                 check_bucket(m, bk);
         }
-        if (want2 && seq - m->break_seq >= 2) {
+        if (want2 && ends_word(lx->endn, c0) && seq - m->break_seq >= 2) {
             uint32_t c1 = m->ring[(seq - 2) % QL__MOD_RING].kc;
             const bucket *bk = lookup(lx, key_pack(2, c0, c1, 0, 0));
             if (bk) {
@@ -1980,17 +2015,10 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         run = &m->ring[seq % QL__MOD_RING];
         run->cp = f;
         run->kc = f;
-        run->is_word = 0;
         run->count = 1;
         run->start = base + i;
         run->end = base + i + 3;
-        run->before_word = 0;
-        run->after_word = 0;
-        run->after_set = 0;
-        run->inner_noise = 0;
-        run->gap_before = 0;
-        run->before_cjk = 1;
-        run->after_cjk = 0;
+        run->flags8 = run_cjk_template.flags8;
         i += 3;
     }
     m->seq = seq;
@@ -2024,17 +2052,10 @@ static inline size_t view_alnum(ql_moderator *m, const uint8_t *p, size_t i, siz
         run = &m->ring[seq % QL__MOD_RING];
         run->cp = f;
         run->kc = keyclass(f);
-        run->is_word = 1;
         run->count = 1;
         run->start = base + i;
         run->end = base + i + 1;
-        run->before_word = 1;
-        run->after_word = 0;
-        run->after_set = 0;
-        run->inner_noise = 0;
-        run->gap_before = 0;
-        run->before_cjk = 0;
-        run->after_cjk = 0;
+        run->flags8 = run_alnum_template.flags8;
         i++;
     }
     m->seq = seq;
