@@ -865,6 +865,19 @@ static void injection_scan(gw_request *rq, const char *text, size_t length)
     for (size_t i = 0; i < c.count; i++)
         add_hit(rq, c.items[i].rule, c.items[i].confidence);
     collector_free(&c);
+    /* Words spaced out to slip past a filter ("I G N O R E") are read
+     * closed up too. */
+    gw_buf collapsed;
+    gw_buf_init(&collapsed, length + 16);
+    if (gw_collapse_spacing(text, length, &collapsed)) {
+        collector cc = {0};
+        if (scan_into(rq, rq->gen->gateway->ruleset, collapsed.data, collapsed.length, NULL, &cc) != 0)
+            rq->scan_failed = 1;
+        for (size_t i = 0; i < cc.count; i++)
+            add_hit(rq, cc.items[i].rule, cc.items[i].confidence);
+        collector_free(&cc);
+    }
+    gw_buf_free(&collapsed);
     decoded_ctx d = {rq, 0};
     gw_decoded_blocks(text, length, on_decoded, &d);
     /* Instructions that were encoded to get past a filter weigh more than

@@ -161,6 +161,11 @@ void gw_restorer_free(gw_restorer *r);
 size_t gw_decoded_blocks(const char *text, size_t length,
                          void (*found)(const char *decoded, size_t length, void *user), void *user);
 
+/* Writes `text` with spaced-out words closed up ("I G N O R E  A L L" ->
+ * "IGNORE ALL", "忽 略 之 前" -> "忽略之前": four or more single letters or
+ * ideographs, each followed by spaces) into `out`; 1 if anything changed. */
+int gw_collapse_spacing(const char *text, size_t length, gw_buf *out);
+
 /* ------------------------------------------------------------ JSON */
 
 /* json_loadb(data, length, 0, error), faster on documents with long

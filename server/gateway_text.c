@@ -859,3 +859,77 @@ char *gw_json_dumps(json_t *v, size_t *length)
     }
     return result;
 }
+
+/* ------------------------------------------------------------ spaced-out words */
+
+/* The length of the character at p if it is a letter, digit or CJK
+ * ideograph ("a", "忽"), else 0. */
+static size_t word_char(const unsigned char *p, size_t n)
+{
+    if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')
+        return 1;
+    if (*p >= '0' && *p <= '9')
+        return 1;
+    if (*p >= 0xE4 && *p <= 0xE9 && n >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80)
+        return 3;
+    return 0;
+}
+
+int gw_collapse_spacing(const char *text, size_t length, gw_buf *out)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t i = 0, copied = 0;
+    int changed = 0;
+    while (i < length) {
+        /* A run of single characters, each followed by spaces: "I G N O R E". */
+        size_t k = word_char(p + i, length - i);
+        if (!k || (i > 0 && p[i - 1] != ' ' && p[i - 1] != '\n')) {
+            i++;
+            continue;
+        }
+        size_t start = i, count = 0, j = i;
+        for (;;) {
+            size_t c = word_char(p + j, length - j);
+            if (!c)
+                break;
+            size_t after = j + c;
+            if (after < length && p[after] != ' ' && p[after] != '\n')
+                break;            /* a longer word: not spaced out */
+            count++;
+            j = after;
+            size_t spaces = 0;
+            while (j + spaces < length && p[j + spaces] == ' ')
+                spaces++;
+            if (spaces == 0 || j + spaces >= length)
+                break;
+            j += spaces;
+        }
+        if (count < 4) {
+            i = start + k;
+            continue;
+        }
+        /* Rewrite the run: single spaces vanish, wider gaps are word breaks. */
+        gw_buf_put(out, text + copied, start - copied);
+        size_t end = start;
+        for (size_t m = 0, q = start; m < count; m++) {
+            size_t c = word_char(p + q, length - q);
+            gw_buf_put(out, text + q, c);
+            q += c;
+            end = q;
+            size_t spaces = 0;
+            while (q + spaces < length && p[q + spaces] == ' ')
+                spaces++;
+            if (m + 1 < count) {
+                if (spaces > 1)
+                    gw_buf_put(out, " ", 1);
+                q += spaces;
+            }
+        }
+        copied = end;
+        i = end;
+        changed = 1;
+    }
+    if (changed)
+        gw_buf_put(out, text + copied, length - copied);
+    return changed && !out->failed;
+}
