@@ -136,6 +136,15 @@ await test('streaming: a placeholder split at every position across two events (
   assert.equal(count, 2 * (answer.length + 1));
 });
 
+await test('streaming: two choices interleaved, each restored on its own', async () => {
+  const text = `手机 ${p.phone} 身份证 ${p.id}`;
+  const s = await client.chat.completions.create({ model: 'two', n: 2, stream: true, messages: [{ role: 'user', content: text }] });
+  const got = ['', ''];
+  for await (const c of s) for (const ch of c.choices) got[ch.index] += ch.delta?.content || '';
+  assert.equal(got[0], 'ECHO:' + text);
+  assert.equal(got[1], 'TWO:' + text.split(' ').reverse().join(' '));
+});
+
 await test('streaming: a canned stream with role, pieces, finish and usage chunks', async () => {
   const s = await client.chat.completions.create({ model: 'canned', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `回拨 ${p.phone}` }] });
   let text = '';

@@ -19,6 +19,8 @@
 //   notjson         HTTP 200 with an HTML body
 //   reject          HTTP 400 whose error message quotes the prompt
 //   nostream        a stream request answered with one JSON document
+//   two             n=2: two choices streamed interleaved, one character per
+//                   event each, the second answer reversed word by word
 //   jitter          echo after a random delay of 0-20 ms (concurrency test)
 //   fast            {"choices":[{"message":{"content":"ok"}}]} at once (benchmark)
 //   ttft            a stream whose first content event goes out at once and
@@ -145,6 +147,16 @@ export function startStub({ record = true } = {}) {
         setTimeout(() => res.end(chars.slice(5).map((c) => 'data: ' + JSON.stringify(chunk({ content: c })) + '\n\n').join('') +
           'data: ' + JSON.stringify(chunk({}, 'stop')) + '\n\ndata: [DONE]\n\n'), 20);
         return;
+      }
+      if (model === 'two') {
+        const second = Array.from('TWO:' + text.split(' ').reverse().join(' '));
+        const events = [chunk({ role: 'assistant', content: '' }, null, 0), chunk({ role: 'assistant', content: '' }, null, 1)];
+        for (let k = 0; k < Math.max(chars.length, second.length); k++) {
+          if (k < chars.length) events.push(chunk({ content: chars[k] }, null, 0));
+          if (k < second.length) events.push(chunk({ content: second[k] }, null, 1));
+        }
+        events.push(chunk({}, 'stop', 1), chunk({}, 'stop', 0));
+        return sse(events);
       }
       if (model === 'truncated') return sse([chunk({ role: 'assistant', content: '' }), chunk({ content: chars.slice(0, 8).join('') })], { done: false });
       if (model === 'badevent') return sse([chunk({ role: 'assistant', content: '' }), '{"choices": [', chunk({}, 'stop')]);
