@@ -110,6 +110,7 @@ static void log_json(json_t *line)
 typedef struct scanner_cache {
     srv_generation *gen;
     size_t          count;
+    ql_moderator  **moderators;   /* per rule set, for POST /v1/moderate */
     ql_scanner     *scanners[];
 } scanner_cache;
 
@@ -121,8 +122,12 @@ static void cache_destroy(void *p)
     scanner_cache *c = p;
     if (!c)
         return;
-    for (size_t i = 0; i < c->count; i++)
+    for (size_t i = 0; i < c->count; i++) {
         ql_scanner_destroy(c->scanners[i]);
+        if (c->moderators)
+            ql_moderator_destroy(c->moderators[i]);
+    }
+    free(c->moderators);
     srv_generation_release(c->gen);
     free(c);
 }
@@ -157,6 +162,22 @@ static ql_scanner *thread_scanner(srv_generation *gen, size_t ruleset)
         ql_scanner_create(gen->rulesets[ruleset], NULL, &c->scanners[ruleset]) != QL_OK)
         c->scanners[ruleset] = NULL;
     return c->scanners[ruleset];
+}
+
+/* This thread's moderator for the generation's lexicon, with the tenant's
+ * rule set for doxxing identifiers. */
+static ql_moderator *thread_moderator(srv_generation *gen, size_t ruleset)
+{
+    if (!thread_scanner(gen, ruleset))
+        return NULL;
+    scanner_cache *c = pthread_getspecific(cache_key);
+    if (!c->moderators && !(c->moderators = calloc(c->count, sizeof *c->moderators)))
+        return NULL;
+    if (!c->moderators[ruleset] &&
+        ql_moderator_create(gen->lexicon, gen->rulesets[ruleset], NULL,
+                            &c->moderators[ruleset]) != QL_OK)
+        c->moderators[ruleset] = NULL;
+    return c->moderators[ruleset];
 }
 
 /* For the gateway (server/gateway.c), which runs its own daemon over the
@@ -205,7 +226,7 @@ typedef struct reply {
 static const char *const routes[] = {
     "/", "/healthz", "/readyz", "/metrics", "/v1/scan", "/v1/scan/batch",
     "/v1/redact", "/v1/rules", "/v1/admin/reload", "/v1/reports", "/v1/evidence/sth",
-    "/v1/evidence/proof", "/v1/evidence/consistency",
+    "/v1/evidence/proof", "/v1/evidence/consistency", "/v1/moderate",
 };
 #define EVIDENCE_PREFIX "/v1/evidence/"
 #define EVIDENCE_ENTRY  "/v1/evidence/{index}"
@@ -868,6 +889,120 @@ static void handle_scan(srv_generation *gen, const srv_tenant *tenant, json_t *b
     }
 out:
     ev_findings_free(&ev);
+    free(text.data);
+    free(owned);
+}
+
+/* POST /v1/moderate: {"text": "..."} (or base64 of UTF-8) -> the decision,
+ * the scores by category and the hits with their byte spans; identifiers
+ * masked.  With "receipt": true the decision is recorded in the evidence
+ * log (the content's hash and the hits, never the content). */
+static void handle_moderate(srv_generation *gen, const srv_tenant *tenant, json_t *body,
+                            request *rq, reply *r)
+{
+    const uint8_t *data;
+    size_t length;
+    uint8_t *owned = NULL;
+    ql_encoding encoding;
+    int is_base64;
+    tbuf text = {0};
+    ql_evidence_finding *ev = NULL;
+    json_t *want = json_object_get(body, "receipt");
+    if (want && !json_is_boolean(want)) {
+        fail(r, 400, "invalid_field", "receipt must be true or false");
+        return;
+    }
+    if (json_is_true(want) && no_evidence(gen, r))
+        return;
+    if (request_input(body, &data, &length, &owned, &encoding, &is_base64, r) != 0)
+        return;
+    if (encoding != QL_ENCODING_UTF8 && encoding != QL_ENCODING_AUTO) {
+        fail(r, 415, "unsupported_encoding", "moderation reads UTF-8 text only");
+        goto out;
+    }
+    ql_moderator *m = thread_moderator(gen, tenant->ruleset);
+    const ql_moderation *res;
+    ql_status st = m ? ql_moderate(m, data, length, &res) : QL_ENOMEM;
+    if (st != QL_OK) {
+        fail(r, 500, "internal", ql_status_message(st));
+        goto out;
+    }
+    char num[64];
+    tb_lit(&text, "{\"decision\":\"");
+    tb_lit(&text, ql_decision_name(res->decision));
+    tb_lit(&text, "\",\"scores\":{");
+    for (size_t i = 0; i < res->score_count; i++) {
+        if (i)
+            tb_lit(&text, ",");
+        tb_str(&text, res->scores[i].category);
+        snprintf(num, sizeof num, ":%.4g", res->scores[i].score);
+        tb_lit(&text, num);
+    }
+    tb_lit(&text, "},\"hits\":[");
+    if (json_is_true(want) && res->hit_count &&
+        !(ev = calloc(res->hit_count, sizeof *ev))) {
+        fail(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < res->hit_count; i++) {
+        const ql_hit *h = &res->hits[i];
+        tb_lit(&text, i ? ",{\"kind\":\"" : "{\"kind\":\"");
+        tb_lit(&text, ql_hit_kind_name(h->kind));
+        tb_lit(&text, "\",\"category\":");
+        tb_str(&text, h->category);
+        tb_lit(&text, ",\"rule\":");
+        tb_str(&text, h->rule_id);
+        snprintf(num, sizeof num, ",\"severity\":\"%s\",\"confidence\":%.4g,\"word\":",
+                 h->severity == QL_SEVERITY_INFO ? "signal" : ql_severity_name(h->severity),
+                 h->confidence);
+        tb_lit(&text, num);
+        tb_str(&text, h->word);
+        tb_lit(&text, ",\"form\":");
+        tb_str(&text, h->form);
+        snprintf(num, sizeof num, ",\"start\":%llu,\"end\":%llu",
+                 (unsigned long long)h->start, (unsigned long long)h->end);
+        tb_lit(&text, num);
+        if (h->masked) {
+            tb_lit(&text, ",\"masked\":");
+            tb_str(&text, h->masked);
+        }
+        tb_lit(&text, "}");
+        if (ev) {
+            ev[i].rule_id = h->rule_id;
+            ev[i].type = h->category;
+            ev[i].start = h->start;
+            ev[i].end = h->end;
+            ev[i].masked = h->masked ? h->masked : h->word;
+        }
+    }
+    tb_lit(&text, "]");
+    rq->findings = res->hit_count;
+    if (json_is_true(want)) {
+        char version[64];
+        ql_evidence_record rec;
+        memset(&rec, 0, sizeof rec);
+        rec.kind = QL_EVIDENCE_SCAN_RECEIPT;
+        rec.tenant = rq->tenant;
+        rec.ruleset_version = ruleset_version(version, sizeof version);
+        rec.findings = ev;
+        rec.finding_count = res->hit_count;
+        rec.content = data;
+        rec.content_length = length;
+        tb_lit(&text, ",\"receipt\":");
+        if (evidence_append(gen, &rec, &text, r) != 0)
+            goto out;
+    }
+    tb_lit(&text, "}");
+    if (text.failed) {
+        fail(r, 500, "internal", "out of memory");
+    } else {
+        r->status = 200;
+        r->raw = text.data;
+        r->raw_length = text.length;
+        text.data = NULL;
+    }
+out:
+    free(ev);
     free(text.data);
     free(owned);
 }
@@ -1538,6 +1673,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, request *rq, const 
         handle_batch(gen, tenant, body, rq, &r);
     else if (strcmp(route, "/v1/reports") == 0)
         handle_report(gen, tenant, body, rq, &r);
+    else if (strcmp(route, "/v1/moderate") == 0)
+        handle_moderate(gen, tenant, body, rq, &r);
     else
         handle_redact(gen, tenant, body, rq, &r);
 send:

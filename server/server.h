@@ -108,6 +108,7 @@ typedef struct srv_generation {
     size_t       max_batch;
     srv_evidence *evidence;       /* NULL: no `evidence:` section */
     struct srv_gateway *gateway;  /* NULL: no `gateway:` section (server/gateway.h) */
+    ql_lexicon  *lexicon;         /* moderation (POST /v1/moderate): built-ins + `moderation:` */
 } srv_generation;
 
 /* A reload's outcome when it fails: a sentence and the rule compiler's

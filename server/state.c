@@ -49,6 +49,81 @@ static void add_diagnostics(ql_compiler *c, srv_build_error *err)
     }
 }
 
+/* The moderation lexicon: the built-in lexicons unless `builtin: false`,
+ * then the files of `lexicons:` (YAML or word lists, docs/moderate.md).
+ * A broken file fails the build (and so a reload) with its diagnostics. */
+static ql_lexicon *build_lexicon(const char *config_path, json_t *section, srv_build_error *err)
+{
+    ql_lexicon_compiler *c = NULL;
+    ql_lexicon *lx = NULL;
+    ql_status st;
+    json_t *files = section ? json_object_get(section, "lexicons") : NULL;
+    json_t *builtin = section ? json_object_get(section, "builtin") : NULL;
+    if (section && !json_is_object(section)) {
+        snprintf(err->message, sizeof err->message,
+                 "moderation: expected a mapping (builtin, lexicons, list_category)");
+        return NULL;
+    }
+    if (files && !json_is_array(files)) {
+        snprintf(err->message, sizeof err->message, "moderation.lexicons: expected a list of files");
+        return NULL;
+    }
+    if (ql_lexicon_compiler_create(NULL, &c) != QL_OK) {
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return NULL;
+    }
+    json_t *cat = section ? json_object_get(section, "list_category") : NULL;
+    if (cat && (!json_is_string(cat) ||
+                ql_lexicon_compiler_list_defaults(c, json_string_value(cat), QL_SEVERITY_MEDIUM) != QL_OK)) {
+        snprintf(err->message, sizeof err->message, "moderation.list_category: expected a category name");
+        goto out;
+    }
+    if (!json_is_false(builtin) && (st = ql_lexicon_compiler_add_builtin(c)) != QL_OK) {
+        snprintf(err->message, sizeof err->message, "built-in lexicons: %s", ql_status_message(st));
+        goto diag;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(files, i, item) {
+        char path[PATH_MAX];
+        uint8_t *text = NULL;
+        size_t length = 0;
+        if (!json_is_string(item) ||
+            resolve(config_path, json_string_value(item), path, sizeof path) != 0) {
+            snprintf(err->message, sizeof err->message, "moderation.lexicons: expected a list of file names");
+            goto out;
+        }
+        if (srv_read_file(path, 256u << 20, &text, &length) != 0) {
+            snprintf(err->message, sizeof err->message, "%.300s: %.100s", path, strerror(errno));
+            goto out;
+        }
+        st = ql_lexicon_compiler_add(c, path, text, length);
+        free(text);
+        if (st != QL_OK) {
+            snprintf(err->message, sizeof err->message, "%.300s: %.100s", path, ql_status_message(st));
+            goto diag;
+        }
+    }
+    if ((st = ql_lexicon_compile(c, &lx)) != QL_OK) {
+        snprintf(err->message, sizeof err->message, "moderation: %s", ql_status_message(st));
+        lx = NULL;
+    }
+    goto out;
+diag:
+    if (!err->diagnostics)
+        err->diagnostics = json_array();
+    for (size_t d = 0; err->diagnostics && d < ql_lexicon_compiler_diagnostic_count(c) && d < SRV_DIAG_MAX; d++) {
+        const ql_diagnostic *dg = ql_lexicon_compiler_diagnostic(c, d);
+        json_array_append_new(err->diagnostics,
+                              json_pack("{s:s,s:i,s:i,s:s}", "file", dg->file ? dg->file : "",
+                                        "line", (json_int_t)dg->line, "column", (json_int_t)dg->column,
+                                        "message", dg->message ? dg->message : ""));
+    }
+out:
+    ql_lexicon_compiler_destroy(c);
+    return lx;
+}
+
 /* Compiles the built-ins (unless `builtin` is false) and the rule files
  * listed in `global` and `own` (arrays of paths; either may be NULL). */
 static ql_rules *compile_rules(const char *config_path, int builtin, json_t *global,
@@ -148,6 +223,7 @@ void srv_generation_release(srv_generation *gen)
     free(gen->admins);
     srv_evidence_close(gen->evidence);
     srv_gateway_free(gen->gateway);
+    ql_lexicon_destroy(gen->lexicon);
     free(gen);
 }
 
@@ -459,6 +535,8 @@ srv_generation *srv_generation_build(const char *config_path, uint64_t id,
                 goto out;
         }
     }
+    if (!(gen->lexicon = build_lexicon(config_path, json_object_get(root, "moderation"), err)))
+        goto out;
     if ((v = json_object_get(root, "gateway")) &&
         !(gen->gateway = srv_gateway_build(config_path, v, gen, msg, msize)))
         goto out;

@@ -15,7 +15,10 @@
 #  7. a word cut by the 1 MiB read boundary is found at its exact offset;
 #     a 64 MiB line with a word at its end; invalid UTF-8 and NUL bytes;
 #  8. the moderation lexicons do not change `qinglang scan` (no harmful
-#     words among PII findings).
+#     words among PII findings);
+#  9. POST /v1/moderate in `qinglang serve`: exact result, a lexicon from
+#     the config, masked identifiers, nothing in the access log, a broken
+#     lexicon refused on SIGHUP while the old one goes on serving.
 #
 # Every check runs; failures are counted and the script exits 1 if any.
 # Environment (set by CTest): QINGLANG, QL_SOURCE_DIR.
@@ -157,6 +160,92 @@ printf '你就是个傻逼 赌博 电话13800138000\n' >"$T/pii.txt"
 expect_rc 1 $? "plain scan"
 [ "$(wc -l <"$T/scan.jsonl")" = 1 ] && grep -q '"type":"cn_mobile_phone"' "$T/scan.jsonl" ||
     fail "scan reports only the phone: $(cat "$T/scan.jsonl")"
+
+# 9. POST /v1/moderate in the service: exact decision and spans, a user
+#    lexicon from the config, identifiers masked, no values in the access
+#    log, a broken lexicon refused on reload while the old one serves.
+mkdir -p "$T/srv"
+"$ql" keys add acme --keys "$T/srv/keys" >"$T/srv/acme.apikey"
+printf '# spam\n加微信领红包\tharmful.fraud\thigh\n' >"$T/srv/spam.txt"
+cat >"$T/srv/config.yaml" <<'YAML'
+threads: 2
+keys: keys
+admins: [acme]
+access_log: access.log
+moderation:
+  lexicons: [spam.txt]
+YAML
+"$ql" serve --config "$T/srv/config.yaml" --listen 127.0.0.1:0 2>"$T/srv/stderr" &
+spid=$!
+i=0
+while ! grep -q '^listening on ' "$T/srv/stderr" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -gt 300 ] || ! kill -0 "$spid" 2>/dev/null; then
+        fail "the server did not start: $(cat "$T/srv/stderr")"
+        break
+    fi
+    sleep 0.05
+done
+port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/srv/stderr" | head -1)
+python3 - "$port" "$(cat "$T/srv/acme.apikey")" "$T/srv" <<'EOF2' || fail "POST /v1/moderate"
+import json, sys, urllib.request
+port, key, d = sys.argv[1], sys.argv[2], sys.argv[3]
+def post(path, body, status=200):
+    req = urllib.request.Request("http://127.0.0.1:%s%s" % (port, path),
+                                 data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": "Bearer " + key,
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            got = r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        got = e.code, json.loads(e.read())
+    assert got[0] == status, got
+    return got[1]
+r = post("/v1/moderate", {"text": "你就是个傻\u200b逼"})
+assert r == {"decision": "block", "scores": {"harmful.cyber_violence": 0.8075},
+             "hits": [{"kind": "word", "category": "harmful.cyber_violence",
+                       "rule": "lex.cyber_violence.insult_initials", "severity": "high",
+                       "confidence": 0.95, "word": "傻逼", "form": "text",
+                       "start": 12, "end": 21}]}, r
+r = post("/v1/moderate", {"text": "今天天气不错"})
+assert r == {"decision": "pass", "scores": {}, "hits": []}, r
+r = post("/v1/moderate", {"text": "快来 加 微 信 领 红 包"})
+assert r["decision"] == "block" and r["hits"][0]["word"] == "加微信领红包", r
+assert r["hits"][0]["rule"] == "list.harmful.fraud.high", r
+r = post("/v1/moderate", {"text": "开盒 电话13800138000 身份证11010519491231002X"})
+assert r["decision"] == "block", r
+ids = [(h["word"], h["masked"]) for h in r["hits"] if h["kind"] == "identifier"]
+assert ids == [("cn_mobile_phone", "138****8000"), ("cn_resident_id", "110105********002X")], ids
+assert "13800138000" not in json.dumps(r)
+r = post("/v1/moderate", {"texts": []}, 400)
+assert r["error"]["code"] == "missing_field", r
+log = open(d + "/access.log", encoding="utf-8").read()
+assert "/v1/moderate" in log and "13800138000" not in log and "傻" not in log, log
+EOF2
+printf 'version: 1\nrules:\n  - id: x\n    category: a.b\n    severity: awful\n    words: [a]\n' >"$T/srv/spam.txt"
+python3 - "$port" "$(cat "$T/srv/acme.apikey")" <<'EOF2' || fail "broken lexicon on reload, old lexicon kept"
+import json, sys, urllib.request
+def post(path, body):
+    req = urllib.request.Request("http://127.0.0.1:%s%s" % (sys.argv[1], path),
+                                 data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": "Bearer " + sys.argv[2],
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+st, r = post("/v1/admin/reload", {})
+assert st == 500 and r["error"]["code"] == "reload_failed", (st, r)
+d = r["error"]["diagnostics"][0]
+assert d["file"].endswith("spam.txt") and d["line"] == 5 and d["column"] == 15, d
+assert d["message"].startswith("severity must be"), d
+st, r = post("/v1/moderate", {"text": "加微信领红包"})
+assert st == 200 and r["decision"] == "block", (st, r)
+EOF2
+kill "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
 
 if [ "$failures" -ne 0 ]; then
     echo "moderate.sh: $failures failure(s)" >&2
