@@ -365,6 +365,15 @@ await test('40 concurrent requests with distinct values never cross', async () =
   for (const { q } of results) for (const v of [q.id, q.phone, q.card]) assert.ok(!all.includes(v), `upstream saw ${v}`);
 });
 
+await test('a reload keeps the gateway serving, on the new generation', async () => {
+  const r = await fetch(gw.apiUrl + '/v1/admin/reload', { method: 'POST', headers: { Authorization: `Bearer ${gw.keys.ops}` } });
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).reloaded, true);
+  const a = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: prompt }] });
+  assert.equal(a.choices[0].message.content, 'ECHO:' + prompt);
+  assertClean(lastReceived().body);
+});
+
 await test('metrics and evidence', async () => {
   const r = await fetch(gw.apiUrl + '/metrics', { headers: { Authorization: `Bearer ${gw.keys.ops}` } });
   const text = await r.text();
