@@ -865,11 +865,11 @@ static void injection_scan(gw_request *rq, const char *text, size_t length)
     for (size_t i = 0; i < c.count; i++)
         add_hit(rq, c.items[i].rule, c.items[i].confidence);
     collector_free(&c);
-    /* Words spaced out to slip past a filter ("I G N O R E") are read
-     * closed up too. */
+    /* Words spaced out, spelt in leetspeak or broken by invisible
+     * characters to slip past a filter are read as meant too. */
     gw_buf collapsed;
     gw_buf_init(&collapsed, length + 16);
-    if (gw_collapse_spacing(text, length, &collapsed)) {
+    if (gw_normalize_evasions(text, length, &collapsed)) {
         collector cc = {0};
         if (scan_into(rq, rq->gen->gateway->ruleset, collapsed.data, collapsed.length, NULL, &cc) != 0)
             rq->scan_failed = 1;

@@ -166,6 +166,13 @@ size_t gw_decoded_blocks(const char *text, size_t length,
  * ideographs, each followed by spaces) into `out`; 1 if anything changed. */
 int gw_collapse_spacing(const char *text, size_t length, gw_buf *out);
 
+/* The text as an evasion meant it to be read: invisible characters
+ * (zero-width spaces and joiners, U+2060, U+FEFF, soft hyphens) removed,
+ * leetspeak in words that mix letters and digits undone ("1gn0re" ->
+ * "ignore"), spaced-out words closed up.  Into `out`; 1 if anything
+ * changed. */
+int gw_normalize_evasions(const char *text, size_t length, gw_buf *out);
+
 /* ------------------------------------------------------------ JSON */
 
 /* json_loadb(data, length, 0, error), faster on documents with long

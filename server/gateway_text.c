@@ -933,3 +933,85 @@ int gw_collapse_spacing(const char *text, size_t length, gw_buf *out)
         gw_buf_put(out, text + copied, length - copied);
     return changed && !out->failed;
 }
+
+/* ------------------------------------------------------------ evasions */
+
+/* U+200B-U+200D, U+2060, U+FEFF, U+00AD: characters nobody sees, put
+ * between letters so that words stop matching. */
+static size_t invisible(const unsigned char *p, size_t n)
+{
+    if (n >= 3 && p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0x8B && p[2] <= 0x8D)
+        return 3;
+    if (n >= 3 && p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0xA0)
+        return 3;
+    if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        return 3;
+    if (n >= 2 && p[0] == 0xC2 && p[1] == 0xAD)
+        return 2;
+    return 0;
+}
+
+static char unleet(char c)
+{
+    switch (c) {
+    case '0': return 'o';
+    case '1': return 'i';
+    case '3': return 'e';
+    case '4': return 'a';
+    case '5': return 's';
+    case '7': return 't';
+    case '@': return 'a';
+    case '$': return 's';
+    default: return c;
+    }
+}
+
+int gw_normalize_evasions(const char *text, size_t length, gw_buf *out)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    gw_buf step;
+    int changed = 0;
+    gw_buf_init(&step, length + 16);
+    for (size_t i = 0; i < length;) {
+        size_t k = invisible(p + i, length - i);
+        if (k) {
+            changed = 1;
+            i += k;
+            continue;
+        }
+        /* An ASCII word with letters and leet digits: "1gn0re" -> "ignore". */
+        size_t j = i, letters = 0, leet = 0;
+        while (j < length && (((p[j] | 0x20) >= 'a' && (p[j] | 0x20) <= 'z') || (p[j] >= '0' && p[j] <= '9') ||
+                              p[j] == '@' || p[j] == '$')) {
+            if (((p[j] | 0x20) >= 'a' && (p[j] | 0x20) <= 'z'))
+                letters++;
+            else if (unleet((char)p[j]) != (char)p[j])
+                leet++;
+            j++;
+        }
+        if (j > i) {
+            if (letters >= 2 && leet >= 1) {
+                for (size_t m = i; m < j; m++) {
+                    char c = unleet((char)p[m]);
+                    gw_buf_put(&step, &c, 1);
+                }
+                changed = 1;
+            } else {
+                gw_buf_put(&step, text + i, j - i);
+            }
+            i = j;
+            continue;
+        }
+        gw_buf_put(&step, text + i, 1);
+        i++;
+    }
+    const char *base = changed ? step.data : text;
+    size_t base_length = changed ? step.length : length;
+    if (gw_collapse_spacing(base ? base : "", base_length, out)) {
+        changed = 1;
+    } else if (changed) {
+        gw_buf_put(out, base, base_length);
+    }
+    gw_buf_free(&step);
+    return changed && !out->failed;
+}
