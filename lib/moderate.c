@@ -427,7 +427,23 @@ struct ql_lexicon {
      * no word, and are passed over without hashing. */
     uint64_t   end1[1024];
     uint64_t   endn[1024];
+    /* For words ending in two Chinese characters (c1 c0, c0 in the main
+     * CJK blocks): a 512-bit Bloom filter per c0 of the c1 before it, one
+     * cache line each.  Text uses a few thousand characters, so their
+     * lines stay in cache where one big bitmap would miss. */
+    uint64_t (*pairs)[8];
 };
+
+#define PAIR_LO 0x3400u
+#define PAIR_HI 0xA000u
+
+static inline int pair_maybe(const ql_lexicon *lx, uint32_t c1, uint32_t c0)
+{
+    const uint64_t *line = lx->pairs[c0 - PAIR_LO];
+    uint32_t h = c1 * 0x9E3779B1u;
+    uint32_t a = h >> 23, b = (h >> 14) & 511;
+    return (line[a >> 6] >> (a & 63)) & (line[b >> 6] >> (b & 63)) & 1;
+}
 
 static inline int ends_word(const uint64_t *bits, uint32_t kc)
 {
@@ -1257,37 +1273,39 @@ static int keyed_cmp(const void *a, const void *b)
 }
 
 /* Words are indexed by their last runs: two for a word ending in a Chinese
- * character (bigrams of 3,500 common characters are many), four for one
+ * character (bigrams of 3,500 common characters are many), six for one
  * ending in a Latin letter or digit (pinyin spellings share endings: a
- * two-letter key like "ng" would put thousands of words in one bucket),
- * fewer when the word is shorter.  The key of the k runs ending at
- * `last` (an array read backwards through `at`). */
-#define QL__MOD_KEY_LATIN 4u
+ * four-letter key like "ding" would put hundreds of words in one bucket,
+ * checked at every "loading" of a log), fewer when the word is shorter. */
+#define QL__MOD_KEY_LATIN 6u
 #define QL__MOD_KEY_CJK   2u
 
-/* The key of k runs, c0 the last: packed exactly where it fits (one and
+/* The key of k runs, c[0] the last: packed exactly where it fits (one and
  * two runs: all Chinese words), folded beyond; a collision only costs a
  * check. */
 #define KEY_MASK60 ((1ull << 60) - 1)
 
-static inline uint64_t key_pack(unsigned k, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3)
+static inline uint64_t key_pack(unsigned k, const uint32_t *c)
 {
     switch (k) {
-    case 1: return (1ull << 60) | c0;
-    case 2: return (2ull << 60) | ((uint64_t)c1 << 21) | c0;
-    case 3: return (3ull << 60) | ((((uint64_t)c2 << 42) | ((uint64_t)c1 << 21) | c0) & KEY_MASK60);
-    default:
-        return (4ull << 60) | ((((uint64_t)c3 * 0x9E3779B97F4A7C15ull) ^
-                                (((uint64_t)c2 << 42) | ((uint64_t)c1 << 21) | c0)) & KEY_MASK60);
+    case 1: return (1ull << 60) | c[0];
+    case 2: return (2ull << 60) | ((uint64_t)c[1] << 21) | c[0];
+    case 3: return (3ull << 60) | ((((uint64_t)c[2] << 42) | ((uint64_t)c[1] << 21) | c[0]) & KEY_MASK60);
+    default: {
+        uint64_t h = ((uint64_t)c[2] << 42) | ((uint64_t)c[1] << 21) | c[0];
+        for (unsigned j = 3; j < k; j++)
+            h = (h ^ c[j]) * 0x9E3779B97F4A7C15ull + j;
+        return ((uint64_t)k << 60) | (h & KEY_MASK60);
+    }
     }
 }
 
 static inline uint64_t key_of_word(const mrun *r, unsigned nr, unsigned k)
 {
-    uint32_t c[4] = {0, 0, 0, 0};
-    for (unsigned j = 0; j < k && j < 4; j++)
+    uint32_t c[QL__MOD_KEY_LATIN] = {0};
+    for (unsigned j = 0; j < k && j < QL__MOD_KEY_LATIN; j++)
         c[j] = keyclass(r[nr - 1 - j].cp);
-    return key_pack(k, c[0], c[1], c[2], c[3]);
+    return key_pack(k, c);
 }
 
 static inline uint64_t key_hash(uint64_t k)
@@ -1317,6 +1335,13 @@ static ql_status compiled_add(ql_lexicon *lx, ql__vec *words, ql__vec *runs, ql_
     uint32_t last = keyclass(r[nr - 1].cp);
     if (last < 0x10000)
         (nr == 1 ? lx->end1 : lx->endn)[last >> 6] |= 1ull << (last & 63);
+    if (klen == 2 && last >= PAIR_LO && last < PAIR_HI) {
+        uint64_t *line = lx->pairs[last - PAIR_LO];
+        uint32_t h = keyclass(r[nr - 2].cp) * 0x9E3779B1u;
+        uint32_t b1 = h >> 23, b2 = (h >> 14) & 511;
+        line[b1 >> 6] |= 1ull << (b1 & 63);
+        line[b2 >> 6] |= 1ull << (b2 & 63);
+    }
     ql_status st = ql__vec_push(a, words, &w);
     if (st == QL_OK)
         st = ql__vec_push(a, keys, &k);
@@ -1339,6 +1364,7 @@ void ql_lexicon_destroy(ql_lexicon *lx)
     ql__free(&a, lx->ids);
     ql__free(&a, lx->table);
     ql__free(&a, lx->bitmap);
+    ql__free(&a, lx->pairs);
     ql__free(&a, lx->categories);
     ql__free(&a, lx->review);
     ql__free(&a, lx->block);
@@ -1406,6 +1432,7 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
     lx->allocator = c->allocator;
     ql_status st = QL_ENOMEM;
     ql__vec words, runs, keys, pool;
+    lx->pairs = ql__calloc(a, PAIR_HI - PAIR_LO, sizeof *lx->pairs);
     ql__vec_init(&words, sizeof(mword), (size_t)QL__MOD_MAX_WORDS * 4);
     ql__vec_init(&runs, sizeof(mrun), (size_t)1 << 28);
     ql__vec_init(&keys, sizeof(keyed), (size_t)QL__MOD_MAX_WORDS * 4);
@@ -1431,7 +1458,7 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
         goto fail;
     st = QL_ENOMEM;
     /* The string pool is copied whole; pinyin forms are appended. */
-    if (ql__vec_reserve(a, &pool, c->pool.count + 1) != QL_OK)
+    if (!lx->pairs || ql__vec_reserve(a, &pool, c->pool.count + 1) != QL_OK)
         goto fail;
     if (c->pool.count)
         memcpy(pool.items, c->pool.items, c->pool.count);
@@ -1877,7 +1904,7 @@ static inline __attribute__((always_inline)) void close_run(ql_moderator *m)
         lengths &= 2u;
     if (!lengths)
         return;
-    uint32_t c[4] = {v->kc, 0, 0, 0};
+    uint32_t c[QL__MOD_KEY_LATIN] = {v->kc};
     for (unsigned k = 2; k <= kmax; k++) {
         const vrun *r = &m->ring[(m->seq - k) % QL__MOD_RING];
         c[k - 1] = r->kc;
@@ -1892,7 +1919,10 @@ static inline __attribute__((always_inline)) void close_run(ql_moderator *m)
     for (unsigned k = 1; k <= kmax; k++) {
         if (!(lengths & (1u << k)))
             continue;
-        const bucket *bk = lookup(lx, key_pack(k, c[0], c[1], c[2], c[3]));
+        if (k == 2 && !v->is_word && c[0] >= PAIR_LO && c[0] < PAIR_HI &&
+            !pair_maybe(lx, c[1], c[0]))
+            continue;
+        const bucket *bk = lookup(lx, key_pack(k, c));
         if (bk)
             check_bucket(m, bk);
     }
@@ -1999,18 +2029,23 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         seq++;
         if (want1 && ends_word(lx->end1, c0)) {
             m->seq = seq;
-            const bucket *bk = lookup(lx, key_pack(1, c0, 0, 0, 0));
+            uint32_t c[2] = {c0, 0};
+            const bucket *bk = lookup(lx, key_pack(1, c));
             if (bk)
                 check_bucket(m, bk);
         }
         if (want2 && ends_word(lx->endn, c0) && seq - m->break_seq >= 2) {
             uint32_t c1 = m->ring[(seq - 2) % QL__MOD_RING].kc;
-            const bucket *bk = lookup(lx, key_pack(2, c0, c1, 0, 0));
+            if (c0 >= PAIR_LO && c0 < PAIR_HI && !pair_maybe(lx, c1, c0))
+                goto next;
+            uint32_t c[2] = {c0, c1};
+            const bucket *bk = lookup(lx, key_pack(2, c));
             if (bk) {
                 m->seq = seq;
                 check_bucket(m, bk);
             }
         }
+    next:
         /* open the next */
         run = &m->ring[seq % QL__MOD_RING];
         run->cp = f;
