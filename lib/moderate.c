@@ -431,7 +431,8 @@ struct ql_lexicon {
      * CJK blocks): a 512-bit Bloom filter per c0 of the c1 before it, one
      * cache line each.  Text uses a few thousand characters, so their
      * lines stay in cache where one big bitmap would miss. */
-    uint64_t (*pairs)[8];
+    uint64_t  *pairs;
+    unsigned   pair_shift;     /* log2 of a line's bits: 7 or 9 */
 };
 
 #define PAIR_LO 0x3400u
@@ -439,10 +440,21 @@ struct ql_lexicon {
 
 static inline int pair_maybe(const ql_lexicon *lx, uint32_t c1, uint32_t c0)
 {
-    const uint64_t *line = lx->pairs[c0 - PAIR_LO];
+    unsigned sh = lx->pair_shift;
+    const uint64_t *line = lx->pairs + ((size_t)(c0 - PAIR_LO) << (sh - 6));
     uint32_t h = c1 * 0x9E3779B1u;
-    uint32_t a = h >> 23, b = (h >> 14) & 511;
+    uint32_t a = h >> (32 - sh), b = (h >> 12) & ((1u << sh) - 1);
     return (line[a >> 6] >> (a & 63)) & (line[b >> 6] >> (b & 63)) & 1;
+}
+
+static inline void pair_add(ql_lexicon *lx, uint32_t c1, uint32_t c0)
+{
+    unsigned sh = lx->pair_shift;
+    uint64_t *line = lx->pairs + ((size_t)(c0 - PAIR_LO) << (sh - 6));
+    uint32_t h = c1 * 0x9E3779B1u;
+    uint32_t a = h >> (32 - sh), b = (h >> 12) & ((1u << sh) - 1);
+    line[a >> 6] |= 1ull << (a & 63);
+    line[b >> 6] |= 1ull << (b & 63);
 }
 
 static inline int ends_word(const uint64_t *bits, uint32_t kc)
@@ -1335,13 +1347,8 @@ static ql_status compiled_add(ql_lexicon *lx, ql__vec *words, ql__vec *runs, ql_
     uint32_t last = keyclass(r[nr - 1].cp);
     if (last < 0x10000)
         (nr == 1 ? lx->end1 : lx->endn)[last >> 6] |= 1ull << (last & 63);
-    if (klen == 2 && last >= PAIR_LO && last < PAIR_HI) {
-        uint64_t *line = lx->pairs[last - PAIR_LO];
-        uint32_t h = keyclass(r[nr - 2].cp) * 0x9E3779B1u;
-        uint32_t b1 = h >> 23, b2 = (h >> 14) & 511;
-        line[b1 >> 6] |= 1ull << (b1 & 63);
-        line[b2 >> 6] |= 1ull << (b2 & 63);
-    }
+    if (klen == 2 && last >= PAIR_LO && last < PAIR_HI)
+        pair_add(lx, keyclass(r[nr - 2].cp), last);
     ql_status st = ql__vec_push(a, words, &w);
     if (st == QL_OK)
         st = ql__vec_push(a, keys, &k);
@@ -1432,7 +1439,10 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
     lx->allocator = c->allocator;
     ql_status st = QL_ENOMEM;
     ql__vec words, runs, keys, pool;
-    lx->pairs = ql__calloc(a, PAIR_HI - PAIR_LO, sizeof *lx->pairs);
+    /* 128 bits a character while there are few words (the lines of the
+     * characters text uses then fit in L1), 512 beyond 30,000. */
+    lx->pair_shift = c->words.count > 30000 ? 9 : 7;
+    lx->pairs = ql__calloc(a, (size_t)(PAIR_HI - PAIR_LO) << (lx->pair_shift - 6), sizeof *lx->pairs);
     ql__vec_init(&words, sizeof(mword), (size_t)QL__MOD_MAX_WORDS * 4);
     ql__vec_init(&runs, sizeof(mrun), (size_t)1 << 28);
     ql__vec_init(&keys, sizeof(keyed), (size_t)QL__MOD_MAX_WORDS * 4);
