@@ -2,7 +2,7 @@
 # four commands people type.  See README.md.
 #
 #   make          build ./build/qinglang (release)
-#   make run      install dependencies, build, scan examples/
+#   make run      install dependencies, build, scan examples/, moderate examples/posts.txt
 #   make test     install dependencies, build with ASan+UBSan, run CTest
 #   make bench    build, generate the benchmark corpus, measure vs ripgrep,
 #                 and the moderation engine vs mint-filter
@@ -27,6 +27,9 @@ build:
 run: deps build
 	@echo "== qinglang scan examples/ =="
 	@./$(BUILD)/qinglang scan --stats examples/; rc=$$?; \
+	  if [ $$rc -gt 1 ]; then exit $$rc; fi
+	@echo "== qinglang scan --moderate --lines examples/posts.txt =="
+	@./$(BUILD)/qinglang scan --moderate --lines examples/posts.txt; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi
 
 test: deps lint

@@ -390,6 +390,10 @@ def readme(out):
          "| file | what it is | encoding |", "| --- | --- | --- |"]
     for name, _, enc, what in FILES:
         L.append("| `%s` | %s | %s |" % (name, what, {"utf-8": "UTF-8", "gb18030": "GB18030"}[enc]))
+    L += ["", "Beside them, `posts.txt` (written by hand, not generated, no personal data)",
+          "holds forum and chat posts for `qinglang scan --moderate --lines` (docs/moderate.md):",
+          "evasions (zero-width, full-width with leet, traditional, spaced initials), a",
+          "co-occurrence, and the traps 体操, 早操, 打赌, 赌气.  `make run` moderates it."]
     L += ["", "## Expected findings", "",
           "Computed from the generator's ground truth; the spans follow",
           "[docs/types.md](../docs/types.md).  `make-examples.py` and this README hold",
