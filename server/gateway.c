@@ -283,6 +283,47 @@ static int tenant_parse(const char *config_path, json_t *section, gw_tenant *t, 
     return 0;
 }
 
+/* The injection rules are built in and never change while the process
+ * runs, and compiling them takes seconds (Vectorscan expands their
+ * bounded gaps): they are compiled once, at the first build of a
+ * generation with a gateway, and kept until the gateway stops.  Each
+ * thread makes its own scanner for them. */
+static pthread_mutex_t injection_lock = PTHREAD_MUTEX_INITIALIZER;
+static ql_rules *injection_rules;
+static pthread_key_t injection_key;
+static pthread_once_t injection_once = PTHREAD_ONCE_INIT;
+
+static void injection_scanner_free(void *p)
+{
+    ql_scanner_destroy(p);
+}
+
+static void injection_key_init(void)
+{
+    pthread_key_create(&injection_key, injection_scanner_free);
+}
+
+static ql_scanner *injection_scanner(void)
+{
+    pthread_once(&injection_once, injection_key_init);
+    ql_scanner *sc = pthread_getspecific(injection_key);
+    if (!sc && injection_rules && ql_scanner_create(injection_rules, NULL, &sc) == QL_OK)
+        pthread_setspecific(injection_key, sc);
+    return sc;
+}
+
+static ql_rules *compile_injection_rules(char *error, size_t size);
+
+static int injection_rules_load(char *error, size_t size)
+{
+    pthread_mutex_lock(&injection_lock);
+    if (!injection_rules)
+        injection_rules = compile_injection_rules(error, size);
+    int ok = injection_rules != NULL;
+    pthread_mutex_unlock(&injection_lock);
+    return ok ? 0 : -1;
+}
+
 static ql_rules *compile_injection_rules(char *error, size_t size)
 {
     ql_compiler *c = NULL;
@@ -376,18 +417,9 @@ srv_gateway *srv_gateway_build(const char *config_path, json_t *section, srv_gen
         }
     }
 
-    ql_rules *rules = compile_injection_rules(error, size);
-    if (!rules)
+    (void)gen;
+    if (injection_rules_load(error, size) != 0)
         goto fail;
-    ql_rules **grown = realloc(gen->rulesets, (gen->ruleset_count + 1) * sizeof *grown);
-    if (!grown) {
-        ql_rules_destroy(rules);
-        snprintf(error, size, "out of memory");
-        goto fail;
-    }
-    gen->rulesets = grown;
-    gw->ruleset = gen->ruleset_count;
-    gen->rulesets[gen->ruleset_count++] = rules;
     return gw;
 fail:
     srv_gateway_free(gw);
@@ -778,10 +810,13 @@ static void collector_free(collector *c)
     memset(c, 0, sizeof *c);
 }
 
+#define INJECTION_RULES ((size_t)-1)
+
 static int scan_into(gw_request *rq, size_t ruleset, const char *text, size_t length,
                      const srv_tenant *tenant, collector *c)
 {
-    ql_scanner *sc = srv_thread_scanner(rq->gen, ruleset);
+    ql_scanner *sc = ruleset == INJECTION_RULES ? injection_scanner()
+                                                : srv_thread_scanner(rq->gen, ruleset);
     ql_scan_options opts;
     if (!sc)
         return -1;
@@ -845,7 +880,7 @@ static void on_decoded(const char *text, size_t length, void *user)
 {
     decoded_ctx *d = user;
     collector c = {0};
-    if (scan_into(d->rq, d->rq->gen->gateway->ruleset, text, length, NULL, &c) != 0)
+    if (scan_into(d->rq, INJECTION_RULES, text, length, NULL, &c) != 0)
         d->rq->scan_failed = 1;
     for (size_t i = 0; i < c.count; i++) {
         add_hit(d->rq, c.items[i].rule, c.items[i].confidence);
@@ -860,7 +895,7 @@ static void injection_scan(gw_request *rq, const char *text, size_t length)
     collector c = {0};
     if (rq->gt->injection_action == GW_INJ_OFF)
         return;
-    if (scan_into(rq, rq->gen->gateway->ruleset, text, length, NULL, &c) != 0)
+    if (scan_into(rq, INJECTION_RULES, text, length, NULL, &c) != 0)
         rq->scan_failed = 1;
     for (size_t i = 0; i < c.count; i++)
         add_hit(rq, c.items[i].rule, c.items[i].confidence);
@@ -871,7 +906,7 @@ static void injection_scan(gw_request *rq, const char *text, size_t length)
     gw_buf_init(&collapsed, length + 16);
     if (gw_normalize_evasions(text, length, &collapsed)) {
         collector cc = {0};
-        if (scan_into(rq, rq->gen->gateway->ruleset, collapsed.data, collapsed.length, NULL, &cc) != 0)
+        if (scan_into(rq, INJECTION_RULES, collapsed.data, collapsed.length, NULL, &cc) != 0)
             rq->scan_failed = 1;
         for (size_t i = 0; i < cc.count; i++)
             add_hit(rq, cc.items[i].rule, cc.items[i].confidence);
@@ -2312,6 +2347,11 @@ void srv_gateway_stop(void)
     if (daemon_handle)
         MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;
+    /* The daemon's threads are gone, and their scanners with them. */
+    pthread_mutex_lock(&injection_lock);
+    ql_rules_destroy(injection_rules);
+    injection_rules = NULL;
+    pthread_mutex_unlock(&injection_lock);
     if (share) {
         curl_share_cleanup(share);
         share = NULL;

@@ -50,15 +50,14 @@ typedef struct gw_tenant {
 typedef struct srv_gateway {
     char       listen[128];           /* read at start only */
     unsigned   max_connections;       /* read at start only */
-    size_t     ruleset;               /* index of the injection rules in gen->rulesets */
     gw_tenant  defaults;
     gw_tenant *tenants;
     size_t     tenant_count;
 } srv_gateway;
 
 /* Builds the gateway's part of a generation from the config's `gateway:`
- * section: compiles rules/gateway/ (appended to gen->rulesets) and reads
- * the upstream keys.  NULL with `error` filled in. */
+ * section and reads the upstream keys; compiles rules/gateway/ the first
+ * time (once per process).  NULL with `error` filled in. */
 srv_gateway *srv_gateway_build(const char *config_path, json_t *section, srv_generation *gen,
                                char *error, size_t error_size);
 void srv_gateway_free(srv_gateway *gw);
