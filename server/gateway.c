@@ -2056,6 +2056,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
     gw_stream *s = NULL;
     upstream up_local;
     upstream *u = &up_local;
+    memset(&up_local, 0, sizeof up_local);
     if (streaming) {
         if (!(s = calloc(1, sizeof *s))) {
             free(payload);
@@ -2151,6 +2152,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
     s->is_chat = rq->route == routes[0];
     s->check = outbound_active(rq->gt);
     gw_buf_init(&s->out, (size_t)64 << 20);
+    /* The stream holds a reference on the request: the response may
+     * outlive the connection's own. */
+    rq->refs++;
+    rq->stream = s;
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read,
                                                                   s, stream_free);
     if (!resp) {
@@ -2158,8 +2163,6 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, gw_request *rq)
         ret = MHD_NO;
         goto out;
     }
-    rq->refs++;
-    rq->stream = s;
     rq->responded = 1;
     rq->status = 200;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");

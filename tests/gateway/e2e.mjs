@@ -20,7 +20,7 @@ const gw = await startGateway({
   qinglang,
   stubPort: stub.port,
   evidence: true,
-  tenants: ['acme', 'strict', 'impatient', 'ops', 'limited', 'flagger'],
+  tenants: ['acme', 'strict', 'impatient', 'ops', 'limited', 'flagger', 'nowhere'],
   serviceYaml: 'tenants:\n  limited: {rate: 0.01, burst: 1}\n',
   gatewayYaml: `  evidence: true
   tenants:
@@ -29,6 +29,8 @@ const gw = await startGateway({
       outbound: {cn_mobile_phone: block}
     impatient:
       timeout: 1
+    nowhere:
+      upstream: http://127.0.0.1:1/v1
     flagger:
       injection_action: flag
       blocked_status: 403
@@ -304,6 +306,12 @@ await test('bad input and upstream failures get OpenAI-style errors', async () =
   assert.ok(Date.now() - t0 < 2900, 'the timeout is the tenant\'s 1 s');
   await assert.rejects(impatient.chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'x' }] }),
     (e) => e.status === 504 && e.code === 'upstream_timeout');
+
+  const nowhere = new OpenAI({ apiKey: gw.keys.nowhere, baseURL: gw.gatewayUrl + '/v1', maxRetries: 0 });
+  await assert.rejects(nowhere.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e.status === 502 && e.code === 'upstream_unreachable');
+  await assert.rejects(nowhere.chat.completions.create({ model: 'echo', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e.status === 502 && e.code === 'upstream_unreachable');
 
   // Streams: an error event, then the end.
   const s = await client.chat.completions.create({ model: 'truncated', stream: true, messages: [{ role: 'user', content: prompt }] });
