@@ -105,6 +105,23 @@ if [ "$have_mint" = 1 ]; then
         "$(field hits "$out")" "$(field flagged "$out")" "$(field compile_s "$out")"
 fi
 
+# The same small cases through both: a keyword ending inside a longer
+# partial match, and evasions mint-filter does not normalise.
+if [ "$have_mint" = 1 ]; then
+    echo
+    echo "same cases (words: 大傻瓜蛋, 傻瓜, 傻逼):"
+    for t in '大傻瓜x' '傻​逼' '傻傻逼' 'ＳＨＡＢＩ' '傻，逼'; do
+        m=$(cd bench/mint && node -e 'const {Mint}=require("mint-filter");
+            const r=new Mint(["大傻瓜蛋","傻瓜","傻逼"]).filter(process.argv[1],{replace:false});
+            console.log(r.words.join(",")||"-")' "$t")
+        q=$(printf '大傻瓜蛋\n傻瓜\n傻逼\n' >"$work/small.txt"; printf '%s' "$t" |
+            "$build/qinglang" scan --moderate --no-doxxing --no-builtin-lexicons \
+            --lexicon "$work/small.txt" --list-severity high --format jsonl - |
+            python3 -c 'import json,sys; r=json.load(sys.stdin); print(",".join(h["word"] for h in r["hits"]) or "-")')
+        printf '  %-10s mint-filter: %-8s qinglang: %s\n' "$t" "$m" "$q"
+    done
+fi
+
 echo
 awk -v a="$mb20000" -v c="$mbcli" -v m="$mint" -v h="$mbheavy" -v mh="${mintheavy:-}" \
     -v s="$mb1000" -v l="$mb100000" 'BEGIN {

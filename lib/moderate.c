@@ -2107,11 +2107,52 @@ static inline size_t view_alnum(ql_moderator *m, const uint8_t *p, size_t i, siz
     return i;
 }
 
+/* A stretch of ASCII noise (spaces, punctuation) at once: what view_char
+ * does for each, done for all. */
+static inline size_t view_ascii_noise(ql_moderator *m, const uint8_t *p, size_t i, size_t n)
+{
+    size_t j = i;
+    unsigned clause = 0;
+    while (j < n && p[j] < 0x80) {
+        unsigned cls = FOLD_CLASS(g_fold[p[j]]);
+        if (!(cls & C_NOISE) || (cls & (C_LEET | C_UNDERSCORE)))
+            break;
+        clause |= cls & C_CLAUSE;
+        j++;
+    }
+    if (j == i)
+        return i;
+    vrun *run = &m->ring[m->seq % QL__MOD_RING];
+    if (m->have_run && !run->after_set) {
+        run->after_set = 1;
+        run->after_word = 0;
+        run->after_cjk = 0;
+    }
+    m->prev_word = 0;
+    m->prev_cjk = 0;
+    m->noise_since |= clause ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
+    m->gap += (unsigned)(j - i);
+    if (m->gap > QL__MOD_MAX_GAP && !m->broken) {
+        if (m->have_run)
+            close_run(m);
+        m->break_seq = m->seq;
+        m->broken = 1;
+    }
+    return j;
+}
+
 static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t base)
 {
     size_t i = 0;
     while (i < n) {
         uint8_t b = p[i];
+        if (b < 0x80 && (FOLD_CLASS(g_fold[b]) & C_NOISE)) {
+            size_t j = view_ascii_noise(m, p, i, n);
+            if (j != i) {
+                i = j;
+                continue;
+            }
+        }
         if (b < 0x80 && m->have_run && !m->noise_since &&
             m->ring[m->seq % QL__MOD_RING].is_word) {
             size_t j = view_alnum(m, p, i, n, base);

@@ -328,6 +328,30 @@ static void test_lists_and_thresholds(void **state)
     ql_lexicon_destroy(lx);
 }
 
+/* mint-filter's Aho-Corasick misses a keyword that ends inside a longer
+ * partial match: with "abcd" and "bc", "abcx" has "bc".  Every word ending
+ * at a position is checked here, whatever else is partly matched. */
+static void test_overlapping_partial(void **state)
+{
+    (void)state;
+    ql_status st;
+    ql_lexicon *lx = compile("rules:\n  - id: t\n    category: c.x\n    severity: high\n"
+                             "    words: [abcd, bc, 大傻瓜蛋, 傻瓜]\n", &st);
+    assert_non_null(lx);
+    ql_moderator *m;
+    assert_int_equal(ql_moderator_create(lx, NULL, NULL, &m), QL_OK);
+    char got[512];
+    /* Latin words are whole words: bc stands alone here */
+    moderate_whole(m, "a bc x", 6, got, sizeof got);
+    assert_string_equal(got, "block|word c.x bc text 2-4;");
+    moderate_whole(m, "大傻瓜x", 10, got, sizeof got);
+    assert_string_equal(got, "block|word c.x 傻瓜 text 3-9;");
+    moderate_whole(m, "大傻瓜蛋", 12, got, sizeof got);
+    assert_string_equal(got, "block|word c.x 大傻瓜蛋 text 0-12;");
+    ql_moderator_destroy(m);
+    ql_lexicon_destroy(lx);
+}
+
 static void test_diagnostics(void **state)
 {
     (void)state;
@@ -440,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_builtin_chunking),
         cmocka_unit_test(test_lists_and_thresholds),
+        cmocka_unit_test(test_overlapping_partial),
         cmocka_unit_test(test_diagnostics),
         cmocka_unit_test(test_alloc_failures),
     };
