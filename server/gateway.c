@@ -1521,10 +1521,20 @@ static int out_feed(gw_stream *s, out_state *o, const char *text, size_t length,
         return -1;
     size_t cut = o->hold.length;
     if (!final) {
+        int marked = 0;
         while (cut > 0 && token_byte((unsigned char)o->hold.data[cut - 1]) &&
-               o->hold.length - cut < HOLD_TOKEN_MAX)
+               o->hold.length - cut < HOLD_TOKEN_MAX) {
+            unsigned char c = (unsigned char)o->hold.data[cut - 1];
+            marked |= (c >= '0' && c <= '9') || c == '@' || c == '_' || c == '-' || c == '+' ||
+                      c == '/' || c == '=';
             cut--;
-        if (o->hold.length - cut >= HOLD_TOKEN_MAX)
+        }
+        /* A run of letters alone ("Hello") goes out at once: holding every
+         * English word until the next delta would delay the first token
+         * by a whole inter-token gap.  Runs with digits or the punctuation
+         * of addresses and keys are held until they end. */
+        if (o->hold.length - cut >= HOLD_TOKEN_MAX ||
+            (!marked && o->hold.length - cut < 20))
             cut = o->hold.length;
     }
     if (cut == 0)

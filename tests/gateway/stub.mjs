@@ -142,9 +142,10 @@ export function startStub({ record = true } = {}) {
       }
       if (model === 'ttft') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        // The first token is a word, as models start ("Hello"), not "ECHO:".
         res.write('data: ' + JSON.stringify(chunk({ role: 'assistant', content: '' })) + '\n\n' +
-                  'data: ' + JSON.stringify(chunk({ content: chars.slice(0, 5).join('') })) + '\n\n');
-        setTimeout(() => res.end(chars.slice(5).map((c) => 'data: ' + JSON.stringify(chunk({ content: c })) + '\n\n').join('') +
+                  'data: ' + JSON.stringify(chunk({ content: 'Hello' })) + '\n\n');
+        setTimeout(() => res.end(chars.map((c) => 'data: ' + JSON.stringify(chunk({ content: c })) + '\n\n').join('') +
           'data: ' + JSON.stringify(chunk({}, 'stop')) + '\n\ndata: [DONE]\n\n'), 20);
         return;
       }
