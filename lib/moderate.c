@@ -174,6 +174,10 @@ static uint32_t fold_compute(uint32_t cp)
     if (enclosed_letter(cp))
         return enclosed_letter(cp) | (uint32_t)C_WORD << 24;
     utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)cp);
+    /* Number glyphs (① ⑴ ⒈ ²) are decoration to a lexicon: as digits they
+     * would glue a bullet to the word after it ("①sb"). */
+    if (cat == UTF8PROC_CATEGORY_NO)
+        return cp | (uint32_t)C_NOISE << 24;
     if (is_noise_category(cat) && !(cat == UTF8PROC_CATEGORY_SO && compat_letter(cp))) {
         static const uint32_t clause[] = {',', '.', ';', ':', '?', '!', '\n', '\r', 0x3001,
                                           0x3002, 0xFF0C, 0xFF0E, 0xFF1A, 0xFF1B, 0xFF1F,

@@ -190,6 +190,8 @@ static const kase CASES[] = {
     {"我想赌；博物馆", "pass|word harmful.gambling 赌博 text 6-15;"},
     {"赌；博", "review|word harmful.gambling 赌博 text 0-9;"},
     {"Let's hit the road, it's shit", "block|word harmful.cyber_violence shit text 25-29;"},
+    /* a numbered list: the glyph is no digit glued to the word */
+    {"\xE2\x91\xA0sb", "review|word harmful.cyber_violence 傻逼 initials 3-5;"},
 };
 
 static void test_cases(void **state)
@@ -286,7 +288,7 @@ static void test_fold(void **state)
     static const struct { uint32_t cp, folded; int noise; } v[] = {
         {'A', 'a', 0}, {0xFF33 /* Ｓ */, 's', 0}, {0x0455 /* ѕ */, 's', 0},
         {0x0397 /* Η */, 'h', 0}, {0x03B7 /* η */, 0x03B7, 0}, {0x1D41A /* 𝐚 */, 'a', 0},
-        {0x24E2 /* ⓢ */, 's', 0}, {0x1F170 /* 🅰 */, 'a', 0}, {0x2460 /* ① */, '1', 0},
+        {0x24E2 /* ⓢ */, 's', 0}, {0x1F170 /* 🅰 */, 'a', 0}, {0x2460 /* ① */, 0x2460, 1}, {0xFF11 /* １ */, '1', 0},
         {0x8CED /* 賭 */, 0x8D4C /* 赌 */, 0}, {0x9EBC /* 麼 */, 0x4E48 /* 么 */, 0},
         {0x200B, 0x200B, 1}, {0x202E, 0x202E, 1}, {0x0301, 0x0301, 1}, {0xFFE5 /* ￥ */, 0xFFE5, 1},
         {0x1F600, 0x1F600, 1}, {0x3000, 0x3000, 1}, {'_', '_', 1}, {0x3164, 0x3164, 1},
