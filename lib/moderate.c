@@ -2026,6 +2026,8 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
     const unsigned want1 = lx->key_lengths & 2u, want2 = lx->key_lengths & 4u;
     uint64_t seq = m->seq;
     vrun *run = &m->ring[seq % QL__MOD_RING];
+    unsigned gap = m->gap;
+    int noise = m->noise_since, last_noise = -1;
     while (i + 2 < n) {
         uint8_t b0 = p[i], b1 = p[i + 1], b2 = p[i + 2];
         if (((b0 & 0xF0) ^ 0xE0) | ((b1 & 0xC0) ^ 0x80) | ((b2 & 0xC0) ^ 0x80))
@@ -2033,12 +2035,32 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         uint32_t cp = ((uint32_t)(b0 & 0x0F) << 12) | ((uint32_t)(b1 & 0x3F) << 6) | (b2 & 0x3F);
         uint32_t e = g_fold[cp];
         uint32_t f = FOLD_CP(e);
-        if (FOLD_CLASS(e) != C_CJK || f == run->cp || cp < 0x800)
+        unsigned cls = FOLD_CLASS(e);
+        if (cp < 0x800)
+            break;
+        if (cls & C_NOISE) {
+            /* Chinese punctuation, within the gap allowed */
+            if ((cls & (C_LEET | C_UNDERSCORE)) || gap >= QL__MOD_MAX_GAP)
+                break;
+            if (!run->after_set) {
+                run->after_set = 1;
+                run->after_word = 0;
+                run->after_cjk = 0;
+            }
+            noise |= (cls & C_CLAUSE) ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
+            gap++;
+            last_noise = 1;
+            i += 3;
+            continue;
+        }
+        if (cls != C_CJK || f == run->cp)
             break;
         /* close the open run (a Chinese character: no boundary rules) */
-        run->after_set = 1;
-        run->after_word = 0;
-        run->after_cjk = 1;
+        if (!run->after_set) {
+            run->after_set = 1;
+            run->after_word = 0;
+            run->after_cjk = 1;
+        }
         uint32_t c0 = run->kc;
         seq++;
         if (want1 && ends_word(lx->end1, c0)) {
@@ -2068,9 +2090,23 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         run->start = base + i;
         run->end = base + i + 3;
         run->flags8 = run_cjk_template.flags8;
+        if (noise) {
+            run->before_cjk = 0;
+            run->gap_before = (uint8_t)noise;
+        }
+        noise = 0;
+        gap = 0;
+        last_noise = 0;
         i += 3;
     }
     m->seq = seq;
+    m->gap = gap;
+    m->noise_since = noise;
+    if (last_noise >= 0) {
+        m->prev_cjk = !last_noise;
+        m->prev_word = 0;
+        m->broken = 0;
+    }
     return i;
 }
 
@@ -2169,15 +2205,11 @@ static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t bas
                 continue;
             }
         }
-        if ((b & 0xF0) == 0xE0 && m->have_run && !m->noise_since &&
+        if ((b & 0xF0) == 0xE0 && m->have_run && !m->broken &&
             m->ring[m->seq % QL__MOD_RING].kc >= 0x3400 &&
             !m->ring[m->seq % QL__MOD_RING].is_word) {
             size_t j = view_cjk(m, p, i, n, base);
             if (j != i) {
-                m->prev_word = 0;
-                m->prev_cjk = 1;
-                m->gap = 0;
-                m->broken = 0;
                 i = j;
                 continue;
             }
