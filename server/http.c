@@ -192,6 +192,11 @@ ql_scanner *srv_thread_scanner(srv_generation *gen, size_t ruleset)
     return thread_scanner(gen, ruleset);
 }
 
+ql_moderator *srv_thread_moderator(srv_generation *gen, size_t ruleset)
+{
+    return thread_moderator(gen, ruleset);
+}
+
 void srv_access_log(const char *line, size_t length)
 {
     flockfile(srv.log);
