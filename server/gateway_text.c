@@ -971,12 +971,18 @@ int gw_normalize_evasions(const char *text, size_t length, gw_buf *out)
     const unsigned char *p = (const unsigned char *)text;
     gw_buf step;
     int changed = 0;
+    size_t copied = 0;
     gw_buf_init(&step, length + 16);
+    /* Only what changes is written; the common text is copied in runs. */
     for (size_t i = 0; i < length;) {
-        size_t k = invisible(p + i, length - i);
-        if (k) {
-            changed = 1;
-            i += k;
+        if (p[i] >= 0xC2) {
+            size_t k = invisible(p + i, length - i);
+            if (k) {
+                gw_buf_put(&step, text + copied, i - copied);
+                copied = i + k;
+                changed = 1;
+            }
+            i += k ? k : 1;
             continue;
         }
         /* An ASCII word with letters and leet digits: "1gn0re" -> "ignore". */
@@ -989,22 +995,23 @@ int gw_normalize_evasions(const char *text, size_t length, gw_buf *out)
                 leet++;
             j++;
         }
-        if (j > i) {
-            if (letters >= 2 && leet >= 1) {
-                for (size_t m = i; m < j; m++) {
-                    char c = unleet((char)p[m]);
-                    gw_buf_put(&step, &c, 1);
-                }
-                changed = 1;
-            } else {
-                gw_buf_put(&step, text + i, j - i);
-            }
-            i = j;
+        if (j == i) {
+            i++;
             continue;
         }
-        gw_buf_put(&step, text + i, 1);
-        i++;
+        if (letters >= 2 && leet >= 1) {
+            gw_buf_put(&step, text + copied, i - copied);
+            for (size_t m = i; m < j; m++) {
+                char c = unleet((char)p[m]);
+                gw_buf_put(&step, &c, 1);
+            }
+            copied = j;
+            changed = 1;
+        }
+        i = j;
     }
+    if (changed)
+        gw_buf_put(&step, text + copied, length - copied);
     const char *base = changed ? step.data : text;
     size_t base_length = changed ? step.length : length;
     if (gw_collapse_spacing(base ? base : "", base_length, out)) {
