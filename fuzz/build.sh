@@ -25,7 +25,7 @@ mkdir -p "$OUT/obj"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter $SAN ${EXTRA_CFLAGS:-}"
-LIBS="$(pkg-config --libs libhs libpcre2-8 yaml-0.1 libcrypto sqlite3) -lpthread -lm -lstdc++"
+LIBS="$(pkg-config --libs libhs libpcre2-8 yaml-0.1 libcrypto sqlite3 libutf8proc) -lpthread -lm -lstdc++"
 
 # The built-in rule packs, as the CMake build embeds them.
 files=""
@@ -33,19 +33,32 @@ for rule_file in "$ROOT"/rules/*.yaml; do      # the shell sorts the glob
     files="$files${files:+|}$rule_file"
 done
 cmake -DOUT="$OUT/obj/rules_builtin.c" "-DFILES=$files" -P "$ROOT/scripts/embed-rules.cmake"
+# The moderation lexicons and the gateway's rules, and the moderation
+# engine's character tables (OpenCC, Unihan), as CMakeLists.txt makes them.
+for pack in lexicon gateway; do
+    files=""
+    for f in "$ROOT"/rules/${pack}s/*.yaml "$ROOT"/rules/$pack/*.yaml; do
+        [ -f "$f" ] && files="$files${files:+|}$f"
+    done
+    cmake -DOUT="$OUT/obj/${pack}_builtin.c" "-DFILES=$files" -DNAME=ql__$pack \
+        -P "$ROOT/scripts/embed-rules.cmake"
+done
+[ -f "$OUT/obj/moderate_tables.c" ] ||
+    python3 "$ROOT/scripts/gen-moderate-tables.py" "$(command -v opencc)" "$OUT/obj/moderate_tables.c"
 
 # The library, instrumented for coverage.  Objects are rebuilt when their
 # source is newer (a header change: delete $OUT/obj).
 objects=""
 pids=""
-for src in "$ROOT"/lib/*.c "$OUT/obj/rules_builtin.c"; do
+for src in "$ROOT"/lib/*.c "$OUT/obj/rules_builtin.c" "$OUT/obj/lexicon_builtin.c" \
+           "$OUT/obj/gateway_builtin.c" "$OUT/obj/moderate_tables.c"; do
     name=$(basename "$src" .c)
     obj="$OUT/obj/$name.o"
     objects="$objects $obj"
     if [ ! -f "$obj" ] || [ -n "$(find "$src" -newer "$obj")" ]; then
         # shellcheck disable=SC2086  # flags split on purpose
         $CC $CFLAGS -fsanitize=fuzzer-no-link -I"$ROOT/include" -I"$ROOT/lib" \
-            -c "$src" -o "$obj" &
+            $(pkg-config --cflags libutf8proc) -c "$src" -o "$obj" &
         pids="$pids $!"
         # At most $JOBS compilers at once.
         # shellcheck disable=SC2086  # one word per pid

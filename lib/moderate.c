@@ -2261,35 +2261,37 @@ ql_status ql_moderate_write(ql_moderator *m, const uint8_t *data, size_t length)
     }
     size_t used = 0;
     if (m->npend) {
-        /* Finish the character the last chunk cut. */
+        /* Characters starting in the bytes the last chunk cut: decode
+         * them from those bytes and the first of this chunk, as one
+         * buffer would have (an invalid byte is one byte of noise, and the
+         * bytes after it start again). */
         uint8_t tmp[8];
-        size_t have = m->npend;
+        size_t have = m->npend, k = length < 4 ? length : 4;
         memcpy(tmp, m->pend, have);
-        while (have < 4 && used < length) {
-            tmp[have++] = data[used++];
-            uint32_t cp;
-            int l = utf8_next(tmp, have, &cp);
-            if (l != 0)
-                break;
-        }
-        uint32_t cp;
-        int l = utf8_next(tmp, have, &cp);
+        if (k)
+            memcpy(tmp + have, data, k);
+        size_t total = have + k, pos = 0;
         uint64_t base = m->offset - m->npend;
-        if (l == 0 && used == length) {
-            memcpy(m->pend, tmp, have);
-            m->npend = have;
-            m->offset += length;
-            return m->error;
+        while (pos < have) {
+            uint32_t cp;
+            int l = utf8_next(tmp + pos, total - pos, &cp);
+            if (l == 0) {
+                /* still cut: all of this chunk is in tmp */
+                memcpy(m->pend, tmp + pos, total - pos);
+                m->npend = total - pos;
+                m->offset += length;
+                return m->error;
+            }
+            if (l < 0) {
+                view_char(m, g_fold[0xFFFD], base + pos, base + pos + 1);
+                pos++;
+            } else {
+                view_char(m, fold(cp), base + pos, base + pos + (uint64_t)l);
+                pos += (size_t)l;
+            }
         }
         m->npend = 0;
-        if (l > 0) {
-            view_char(m, fold(cp), base, base + (uint64_t)l);
-            /* Bytes of tmp past the character belong to data again. */
-            used -= have - (size_t)l;
-        } else {
-            view_char(m, g_fold[0xFFFD], base, base + 1);
-            used -= have - 1;
-        }
+        used = pos - have;
     }
     view_bytes(m, data + used, length - used, m->offset + used);
     m->offset += length;

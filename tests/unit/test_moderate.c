@@ -190,6 +190,9 @@ static const kase CASES[] = {
     {"我想赌；博物馆", "pass|word harmful.gambling 赌博 text 6-15;"},
     {"赌；博", "review|word harmful.gambling 赌博 text 0-9;"},
     {"Let's hit the road, it's shit", "block|word harmful.cyber_violence shit text 25-29;"},
+    /* a four-byte sequence cut short, then an apostrophe: cut anywhere, the
+     * three bytes are noise one by one (found by fuzz_moderate) */
+    {"\xF0\x9D\x90'傻逼", "block|word harmful.cyber_violence 傻逼 text 4-10;"},
     /* a numbered list: the glyph is no digit glued to the word */
     {"\xE2\x91\xA0sb", "review|word harmful.cyber_violence 傻逼 initials 3-5;"},
 };
