@@ -113,6 +113,7 @@ static int action_from(const char *name, const char *const *names, size_t count)
 static const char *const inbound_names[] = {"replace", "block", "pass"};
 static const char *const outbound_names[] = {"mask", "block", "pass"};
 static const char *const injection_names[] = {"block", "flag", "off"};
+static const char *const moderation_names[] = {"block", "flag", "off"};
 
 /* A {selector: action} map whose actions are all in `names`. */
 static int action_map(json_t *section, const char *key, const char *const *names, size_t count,
@@ -245,10 +246,12 @@ static int tenant_parse(const char *config_path, json_t *section, gw_tenant *t, 
     if (action_map(section, "inbound", inbound_names, 3, &t->inbound, prefix, error, size) != 0 ||
         action_map(section, "outbound", outbound_names, 3, &t->outbound, prefix, error, size) != 0)
         return -1;
-    static const char *const keys[3] = {"inbound_default", "outbound_default", "injection_action"};
-    const char *const *names[3] = {inbound_names, outbound_names, injection_names};
-    int *targets[3] = {&t->inbound_default, &t->outbound_default, &t->injection_action};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const keys[4] = {"inbound_default", "outbound_default", "injection_action",
+                                        "moderation"};
+    const char *const *names[4] = {inbound_names, outbound_names, injection_names, moderation_names};
+    int *targets[4] = {&t->inbound_default, &t->outbound_default, &t->injection_action,
+                       &t->moderation};
+    for (size_t i = 0; i < 4; i++) {
         if (!(v = json_object_get(section, keys[i])))
             continue;
         int a = json_is_string(v) ? action_from(json_string_value(v), names[i], 3) : -1;
@@ -628,6 +631,8 @@ typedef struct gw_request {
     hit            *hits;
     size_t          hit_count, hit_cap;
     double          score;
+    char            mod_tail[512];  /* the end of the answer checked so far */
+    size_t          mod_tail_len;
     char            blocked_type[SRV_NAME_MAX + 1];
     int             scan_failed;
     size_t          replaced, restored, masked;
@@ -1175,15 +1180,55 @@ static void write_evidence(gw_request *rq)
 
 /* ------------------------------------------------------------ outbound */
 
-/* The content check of an answer (harmful content): one call on restored
- * answer text.  The moderation engine (lib/moderate.c) plugs in here;
- * until then every text passes.  Returns 0 pass, 1 review, 2 block. */
+/* The content check of an answer (harmful content, docs/moderate.md): the
+ * generation's lexicon on restored answer text, what the caller will read.
+ * A stream's pieces come one by one, so each is checked together with the
+ * last 512 bytes checked before it: a word cut between two pieces is seen
+ * whole, and what was seen before cannot block again (it would have).
+ * Returns 0 pass, 1 review (the tenant's `moderation: flag` lets it
+ * through, counted in the decision), 2 block. */
 static int moderate_answer(gw_request *rq, const char *text, size_t length)
 {
-    (void)rq;
-    (void)text;
-    (void)length;
-    return 0;
+    if (rq->gt->moderation == GW_MOD_OFF || !rq->gen->lexicon)
+        return 0;
+    ql_moderator *m = srv_thread_moderator(rq->gen, rq->st->ruleset);
+    if (!m)
+        return 0;
+    const ql_moderation *res;
+    ql_status st;
+    if (rq->mod_tail_len) {
+        st = ql_moderate_begin(m);
+        if (st == QL_OK)
+            st = ql_moderate_write(m, (const uint8_t *)rq->mod_tail, rq->mod_tail_len);
+        if (st == QL_OK)
+            st = ql_moderate_write(m, (const uint8_t *)text, length);
+        if (st == QL_OK)
+            st = ql_moderate_finish(m, &res);
+    } else {
+        st = ql_moderate(m, (const uint8_t *)text, length, &res);
+    }
+    if (st != QL_OK)
+        return 0;
+    /* Keep the end of what was checked, cut at a character's start. */
+    size_t keep = sizeof rq->mod_tail;
+    if (length >= keep) {
+        size_t from = length - keep;
+        while (from < length && ((unsigned char)text[from] & 0xC0) == 0x80)
+            from++;
+        memcpy(rq->mod_tail, text + from, length - from);
+        rq->mod_tail_len = length - from;
+    } else {
+        size_t total = rq->mod_tail_len + length, drop = total > keep ? total - keep : 0;
+        while (drop < rq->mod_tail_len && ((unsigned char)rq->mod_tail[drop] & 0xC0) == 0x80)
+            drop++;
+        memmove(rq->mod_tail, rq->mod_tail + drop, rq->mod_tail_len - drop);
+        rq->mod_tail_len -= drop;
+        memcpy(rq->mod_tail + rq->mod_tail_len, text, length);
+        rq->mod_tail_len += length;
+    }
+    if (res->decision == QL_DECISION_BLOCK && rq->gt->moderation == GW_MOD_BLOCK)
+        return 2;
+    return res->decision == QL_DECISION_PASS ? 0 : 1;
 }
 
 static int outbound_active(const gw_tenant *gt)

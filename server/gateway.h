@@ -45,7 +45,11 @@ typedef struct gw_tenant {
     unsigned blocked_status;
     long     timeout_ms, connect_timeout_ms;
     int      evidence;                 /* append decisions to the evidence log */
+    int      moderation;               /* answers' harmful content: GW_MOD_* */
 } gw_tenant;
+
+/* What a harmful answer (moderation decision block) does. */
+enum { GW_MOD_BLOCK = 0, GW_MOD_FLAG = 1, GW_MOD_OFF = 2 };
 
 typedef struct srv_gateway {
     char       listen[128];           /* read at start only */

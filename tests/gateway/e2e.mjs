@@ -20,7 +20,7 @@ const gw = await startGateway({
   qinglang,
   stubPort: stub.port,
   evidence: true,
-  tenants: ['acme', 'strict', 'impatient', 'ops', 'limited', 'flagger', 'nowhere'],
+  tenants: ['acme', 'strict', 'impatient', 'ops', 'limited', 'flagger', 'nowhere', 'lenient'],
   serviceYaml: 'tenants:\n  limited: {rate: 0.01, burst: 1}\n',
   gatewayYaml: `  evidence: true
   tenants:
@@ -31,6 +31,8 @@ const gw = await startGateway({
       timeout: 1
     nowhere:
       upstream: http://127.0.0.1:1/v1
+    lenient:
+      moderation: off
     flagger:
       injection_action: flag
       blocked_status: 403
@@ -219,6 +221,22 @@ await test('answers: a phone the caller did not send is masked; the policy can b
     (e) => e.status === 400 && e.code === 'output_blocked');
   const s2 = await strict.chat.completions.create({ model: 'leak', stream: true, messages: [{ role: 'user', content: 'hi' }] });
   await assert.rejects(collect(s2), (e) => e.error?.code === 'output_blocked' || /output_blocked|policy/.test(String(e.message)));
+});
+
+await test('answers: harmful content is blocked by moderation, also a word cut between two events', async () => {
+  const text = '复述这句：你就是个傻逼';
+  await assert.rejects(client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: text }] }),
+    (e) => e.status === 400 && e.code === 'output_blocked');
+  // 傻 goes out in the first event, 逼 comes in the second: the check sees them together
+  const k = Array.from('ECHO:' + text).indexOf('逼');
+  const s = await client.chat.completions.create({ model: `split:${k}`, stream: true, messages: [{ role: 'user', content: text }] });
+  await assert.rejects(collect(s), (e) => e.error?.code === 'output_blocked' || /output_blocked|policy/.test(String(e.message)));
+  // ordinary answers with the traps pass; `moderation: off` lets anything through
+  const ok = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: '今天的体操比赛很精彩，操作也熟练' }] });
+  assert.equal(ok.choices[0].message.content, 'ECHO:今天的体操比赛很精彩，操作也熟练');
+  const lenient = new OpenAI({ apiKey: gw.keys.lenient, baseURL: gw.gatewayUrl + '/v1', maxRetries: 0 });
+  const r = await lenient.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: text }] });
+  assert.equal(r.choices[0].message.content, 'ECHO:' + text);
 });
 
 await test('policy: a blocked type stops the request before the upstream', async () => {

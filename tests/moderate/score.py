@@ -121,6 +121,35 @@ def score_evasion(qinglang, path, verbose, extra):
     return st, per_form, len(failures), len(cases)
 
 
+def score_blind(qinglang, path, verbose, extra):
+    """Blind lines: {"id","category","form","text"}; detected when the
+    message is flagged (review or block) for its category."""
+    cases = [json.loads(l) for l in open(path, encoding="utf-8") if l.strip()]
+    with tempfile.TemporaryDirectory() as d:
+        names = []
+        for i, c in enumerate(cases):
+            name = os.path.join(d, "%05d.txt" % i)
+            with open(name, "wb") as f:
+                f.write(c["text"].encode("utf-8"))
+            names.append(name)
+        results = {r["path"]: r for r in run(qinglang, extra + [d])}
+    by = defaultdict(lambda: [0, 0, 0])
+    for c, name in zip(cases, names):
+        r = results[name]
+        flagged = r["decision"] != "pass" and any(
+            k == c["category"] and v >= 0.5 for k, v in r["scores"].items())
+        hit = any(h["category"] == c["category"] for h in r["hits"])
+        for key in (c["category"], "form:" + c["form"], "all"):
+            by[key][0] += 1
+            by[key][1] += flagged
+            by[key][2] += hit
+        if verbose and not flagged:
+            print("MISS %s [%s %s] %s -> %s %s" % (c["id"], c["category"], c["form"],
+                  json.dumps(c["text"], ensure_ascii=False), r["decision"],
+                  [(h["category"], h["word"]) for h in r["hits"]]))
+    return by
+
+
 def score_benign(qinglang, path, verbose, extra):
     results = run(qinglang, extra + ["--lines", path])
     lines = [l for l in open(path, encoding="utf-8").read().split("\n")]
@@ -145,6 +174,8 @@ def main():
     ap.add_argument("--qinglang", required=True)
     ap.add_argument("--evasion", action="append", default=[])
     ap.add_argument("--benign", action="append", default=[])
+    ap.add_argument("--blind", action="append", default=[],
+                    help="lines with category/form/text: flagged-for-its-category rate")
     ap.add_argument("--min-detection", type=float)
     ap.add_argument("--max-fp", type=float)
     ap.add_argument("--exact", action="store_true")
@@ -168,6 +199,17 @@ def main():
         if a.exact and nfail:
             failed = True
         if a.min_detection is not None and (det < a.min_detection or lines_det < a.min_detection):
+            failed = True
+    for path in a.blind:
+        by = score_blind(a.qinglang, path, a.verbose, a.arg)
+        n, f, h = by["all"]
+        print("%s: %d lines, flagged for their category %.4f (%d), any hit of it %.4f"
+              % (path, n, f / n, f, h / n))
+        for key in sorted(by):
+            if key != "all":
+                print("  %-28s %3d lines, flagged %.3f, hit %.3f"
+                      % (key, by[key][0], by[key][1] / by[key][0], by[key][2] / by[key][0]))
+        if a.min_detection is not None and f / n < a.min_detection:
             failed = True
     for path in a.benign:
         n, flagged = score_benign(a.qinglang, path, a.verbose, a.arg)
