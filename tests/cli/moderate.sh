@@ -167,6 +167,8 @@ expect_rc 1 $? "plain scan"
 mkdir -p "$T/srv"
 "$ql" keys add acme --keys "$T/srv/keys" >"$T/srv/acme.apikey"
 printf '# spam\n加微信领红包\tharmful.fraud\thigh\n' >"$T/srv/spam.txt"
+mkdir -p "$T/srv/ev"
+"$ql" evidence keygen "$T/srv/ev/sign.key" 2>/dev/null
 cat >"$T/srv/config.yaml" <<'YAML'
 threads: 2
 keys: keys
@@ -174,6 +176,9 @@ admins: [acme]
 access_log: access.log
 moderation:
   lexicons: [spam.txt]
+evidence:
+  log: ev/evidence.db
+  key_file: ev/sign.key
 YAML
 "$ql" serve --config "$T/srv/config.yaml" --listen 127.0.0.1:0 2>"$T/srv/stderr" &
 spid=$!
@@ -187,7 +192,7 @@ while ! grep -q '^listening on ' "$T/srv/stderr" 2>/dev/null; do
     sleep 0.05
 done
 port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/srv/stderr" | head -1)
-python3 - "$port" "$(cat "$T/srv/acme.apikey")" "$T/srv" <<'EOF2' || fail "POST /v1/moderate"
+python3 - "$port" "$(cat "$T/srv/acme.apikey")" "$T/srv" "$ql" <<'EOF2' || fail "POST /v1/moderate"
 import json, sys, urllib.request
 port, key, d = sys.argv[1], sys.argv[2], sys.argv[3]
 def post(path, body, status=200):
@@ -218,6 +223,17 @@ assert r["decision"] == "block", r
 ids = [(h["word"], h["masked"]) for h in r["hits"] if h["kind"] == "identifier"]
 assert ids == [("cn_mobile_phone", "138****8000"), ("cn_resident_id", "110105********002X")], ids
 assert "13800138000" not in json.dumps(r)
+# a receipt: the decision in the evidence log, the content only as its hash
+r = post("/v1/moderate", {"text": "你就是个傻\u200b逼", "receipt": True})
+assert r["decision"] == "block" and r["receipt"]["index"] == 0, r
+import hashlib, subprocess
+entry = json.loads(subprocess.run([sys.argv[4], "evidence", "get", "0", "--log", d + "/ev/evidence.db"],
+                                  capture_output=True, check=True).stdout)
+assert entry["kind"] == "scan_receipt", entry
+assert entry["content_sha256"] == hashlib.sha256("你就是个傻\u200b逼".encode()).hexdigest(), entry
+assert [(f["type"], f["start"], f["end"], f["masked"]) for f in entry["findings"]] == \
+    [("harmful.cyber_violence", 12, 21, "傻逼")], entry["findings"]
+assert "傻\u200b逼" not in json.dumps(entry, ensure_ascii=False)
 r = post("/v1/moderate", {"texts": []}, 400)
 assert r["error"]["code"] == "missing_field", r
 log = open(d + "/access.log", encoding="utf-8").read()
