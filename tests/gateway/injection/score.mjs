@@ -8,9 +8,11 @@
 //
 // --check fails unless, on the dev split (attacks.jsonl, benign.jsonl),
 // detection >= 0.95 and false positives <= 0.02.  The held-out split
-// (heldout-*.jsonl) is never used to tune the rules; it is reported, and
-// checked only against loose floors (detection >= 0.70, FP <= 0.10) that
-// catch a broken rule file, not a tuned one.
+// (heldout-*.jsonl) and the second one (heldout2.jsonl, attacks and benign
+// prompts in one file, each with "label": "attack" | "benign", written
+// before the rules were generalised) are never used to tune the rules; they
+// are reported; the first is checked only against loose floors (detection
+// >= 0.70, FP <= 0.10) that catch a broken rule file, not a tuned one.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -48,9 +50,14 @@ async function decide(item) {
 function pct(x) { return (100 * x).toFixed(1) + '%'; }
 
 const results = {};
-for (const split of ['dev', 'heldout']) {
-  const attacks = load(split === 'dev' ? 'attacks.jsonl' : 'heldout-attacks.jsonl');
-  const benign = load(split === 'dev' ? 'benign.jsonl' : 'heldout-benign.jsonl');
+const splits = {
+  dev: () => [load('attacks.jsonl'), load('benign.jsonl')],
+  heldout: () => [load('heldout-attacks.jsonl'), load('heldout-benign.jsonl')],
+  // heldout2.jsonl: one file, each line labelled "attack" or "benign".
+  heldout2: () => { const all = load('heldout2.jsonl'); return [all.filter((x) => x.label === 'attack'), all.filter((x) => x.label === 'benign')]; },
+};
+for (const split of Object.keys(splits)) {
+  const [attacks, benign] = splits[split]();
   const row = { attacks: attacks.length, benign: benign.length, detected: 0, fp: 0, byLang: {} };
   for (const [items, isAttack] of [[attacks, true], [benign, false]]) {
     for (const item of items) {
