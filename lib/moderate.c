@@ -1184,7 +1184,11 @@ ql_status ql_lexicon_compiler_threshold(ql_lexicon_compiler *c, const char *cate
  * the word is all noise), -1 if too long. */
 static int word_runs(const char *s, size_t n, mrun *out, int *latin_first, int *latin_last)
 {
-    int nr = 0;
+    /* The same decisions view_char makes on text, so that a word matches
+     * its own spelling: noise skipped, repeats collapsed (also across
+     * noise, except a Latin letter after noise when the run does not
+     * start a word: "bad dog" is b a d d o g, as in text). */
+    int nr = 0, noise = 0, prev_word = 0, run_before_word = 0;
     unsigned first_cls = 0, last_cls = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
@@ -1195,24 +1199,33 @@ static int word_runs(const char *s, size_t n, mrun *out, int *latin_first, int *
         uint32_t e = fold(cp);
         unsigned cls = FOLD_CLASS(e);
         if (cls & C_NOISE) {
-            /* '@' and '$' inside Latin words are letters as written. */
-            if (!((cls & C_LEET) && nr > 0 && (last_cls & C_WORD)))
+            /* '@' and '$' right after letters are letters as written. */
+            if (!((cls & C_LEET) && nr > 0 && !noise && prev_word)) {
+                noise = 1;
+                prev_word = (cls & C_UNDERSCORE) != 0;
                 continue;
+            }
             cls = C_WORD;
         }
+        int word = (cls & C_WORD) != 0;
         uint32_t f = FOLD_CP(e);
-        if (nr > 0 && out[nr - 1].cp == f) {
+        if (nr > 0 && out[nr - 1].cp == f && (!noise || !word || !run_before_word)) {
             out[nr - 1].count++;
+            noise = 0;
+            prev_word = word;
             continue;
         }
         if (nr == (int)QL__MOD_MAX_RUNS)
             return -1;
         out[nr].cp = f;
         out[nr].count = 1;
+        run_before_word = prev_word;
         if (nr == 0)
             first_cls = cls;
         last_cls = cls;
         nr++;
+        noise = 0;
+        prev_word = word;
     }
     *latin_first = (first_cls & C_WORD) != 0;
     *latin_last = (last_cls & C_WORD) != 0;

@@ -341,7 +341,7 @@ static void test_overlapping_partial(void **state)
     (void)state;
     ql_status st;
     ql_lexicon *lx = compile("rules:\n  - id: t\n    category: c.x\n    severity: high\n"
-                             "    words: [abcd, bc, 大傻瓜蛋, 傻瓜]\n", &st);
+                             "    words: [abcd, bc, 大傻瓜蛋, 傻瓜, bad dog, kill yourself]\n", &st);
     assert_non_null(lx);
     ql_moderator *m;
     assert_int_equal(ql_moderator_create(lx, NULL, NULL, &m), QL_OK);
@@ -353,6 +353,11 @@ static void test_overlapping_partial(void **state)
     assert_string_equal(got, "block|word c.x 傻瓜 text 3-9;");
     moderate_whole(m, "大傻瓜蛋", 12, got, sizeof got);
     assert_string_equal(got, "block|word c.x 大傻瓜蛋 text 0-12;");
+    /* phrases whose words share a letter across the space match as written */
+    moderate_whole(m, "you bad dog", 11, got, sizeof got);
+    assert_string_equal(got, "block|word c.x bad dog text 4-11;");
+    moderate_whole(m, "go kill yourself", 16, got, sizeof got);
+    assert_string_equal(got, "block|word c.x kill yourself text 3-16;");
     ql_moderator_destroy(m);
     ql_lexicon_destroy(lx);
 }
