@@ -1660,6 +1660,7 @@ typedef struct vrun {
         };
         uint64_t flags8;
     };
+    uint32_t after_char;       /* the noise character right after it, else 0 */
 } vrun;
 
 static const vrun run_cjk_template = {.before_cjk = 1};
@@ -1887,6 +1888,10 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
             continue;
         if (w->latin_first && first->before_word)
             continue;
+        /* Dotted initials with a full stop after them too are an
+         * abbreviation or a name (S.B., J.R.R.), not an insult. */
+        if (w->form == F_INITIALS && noisy && last->after_char == '.')
+            continue;
         /* Spaced-out initials ("s.b", "N M S L") inside a longer chain of
          * single letters are a dotted name (o.s.b.w.embedded), not an
          * insult. */
@@ -1969,6 +1974,7 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
                 run->after_set = 1;
                 run->after_word = (uint8_t)joins;
                 run->after_cjk = 0;
+                run->after_char = f;
             }
             m->prev_word = joins;
             m->prev_cjk = 0;
@@ -1992,6 +1998,7 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
             run->count++;
             run->end = end;
             run->after_set = 0;
+            run->after_char = 0;
             run->inner_noise |= (uint8_t)m->noise_since;
             m->gap = 0;
             m->noise_since = 0;
@@ -2020,6 +2027,7 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
     run->gap_before = (uint8_t)m->noise_since;
     run->before_cjk = (uint8_t)m->prev_cjk;
     run->after_cjk = 0;
+    run->after_char = 0;
     m->have_run = 1;
     m->gap = 0;
     m->broken = 0;
@@ -2059,6 +2067,7 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
                 run->after_set = 1;
                 run->after_word = 0;
                 run->after_cjk = 0;
+                run->after_char = f;
             }
             noise |= (cls & C_CLAUSE) ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
             gap++;
@@ -2103,6 +2112,7 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         run->start = base + i;
         run->end = base + i + 3;
         run->flags8 = run_cjk_template.flags8;
+        run->after_char = 0;
         if (noise) {
             run->before_cjk = 0;
             run->gap_before = (uint8_t)noise;
@@ -2154,6 +2164,7 @@ static inline size_t view_alnum(ql_moderator *m, const uint8_t *p, size_t i, siz
         run->start = base + i;
         run->end = base + i + 1;
         run->flags8 = run_alnum_template.flags8;
+        run->after_char = 0;
         i++;
     }
     m->seq = seq;
@@ -2180,6 +2191,7 @@ static inline size_t view_ascii_noise(ql_moderator *m, const uint8_t *p, size_t 
         run->after_set = 1;
         run->after_word = 0;
         run->after_cjk = 0;
+        run->after_char = p[i];
     }
     m->prev_word = 0;
     m->prev_cjk = 0;
@@ -2480,6 +2492,15 @@ static ql_status word_hits(ql_moderator *m)
         const mrule *r = &lx->rules[w->rule];
         if (r->role != ROLE_TERM)
             continue;   /* doxxing words are reported by doxxing() */
+        /* Initials followed by a number are an acronym with its number
+         * (SB 1047, TMD 3), not an insult.  The run after them is looked
+         * up in the ring, while it is still there. */
+        if (w->form == F_INITIALS && h[i].seq_last + 1 < m->seq &&
+            m->seq - (h[i].seq_last + 1) <= QL__MOD_RING) {
+            const vrun *nx = &m->ring[(h[i].seq_last + 1) % QL__MOD_RING];
+            if (nx->cp >= '0' && nx->cp <= '9' && !(nx->gap_before & GAP_CLAUSE))
+                continue;
+        }
         double conf = form_confidence(w, h[i].flags);
         ql_status st = emit(m, QL_HIT_WORD, r, r->severity, conf, lx->pool + w->text_off,
                             form_names[w->form], h[i].start, h[i].end, NULL);

@@ -193,6 +193,11 @@ static const kase CASES[] = {
     /* a four-byte sequence cut short, then an apostrophe: cut anywhere, the
      * three bytes are noise one by one (found by fuzz_moderate) */
     {"\xF0\x9D\x90'傻逼", "block|word harmful.cyber_violence 傻逼 text 4-10;"},
+    /* initials as an acronym with its number, or dotted as a name: no
+     * insult; at a sentence's end they are */
+    {"SB 1047 法案", "pass|"},
+    {"缩写是 S.B.，全称", "pass|"},
+    {"你真是sb.", "review|word harmful.cyber_violence 傻逼 initials 9-11;"},
     /* a numbered list: the glyph is no digit glued to the word */
     {"\xE2\x91\xA0sb", "review|word harmful.cyber_violence 傻逼 initials 3-5;"},
 };
