@@ -11,8 +11,8 @@
 // (heldout-*.jsonl) and the second one (heldout2.jsonl, attacks and benign
 // prompts in one file, each with "label": "attack" | "benign", written
 // before the rules were generalised) are never used to tune the rules; they
-// are reported; the first is checked only against loose floors (detection
-// >= 0.70, FP <= 0.10) that catch a broken rule file, not a tuned one.
+// are reported, and checked only against loose floors (detection >= 0.70,
+// FP <= 0.10) that catch a broken rule file, not a tuned one.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -89,5 +89,7 @@ if (check) {
   assert.ok(results.dev.fpRate <= 0.02, `dev false positives ${pct(results.dev.fpRate)} > 2%`);
   assert.ok(results.heldout.detection >= 0.70, `held-out detection ${pct(results.heldout.detection)} < 70%`);
   assert.ok(results.heldout.fpRate <= 0.10, `held-out false positives ${pct(results.heldout.fpRate)} > 10%`);
+  assert.ok(results.heldout2.detection >= 0.70, `held-out 2 detection ${pct(results.heldout2.detection)} < 70%`);
+  assert.ok(results.heldout2.fpRate <= 0.10, `held-out 2 false positives ${pct(results.heldout2.fpRate)} > 10%`);
   console.log('injection rates: ok');
 }
