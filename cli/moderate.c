@@ -146,13 +146,17 @@ static void put_result(mod_options *o, const char *path, uint64_t line, uint64_t
         fputc('\n', out);
         for (size_t i = 0; i < r->hit_count; i++) {
             const ql_hit *h = &r->hits[i];
-            fprintf(out, "    %s %s %s [%llu,%llu) ", ql_hit_kind_name(h->kind), h->category,
+            fprintf(out, "    %s %s %s [%llu,%llu)", ql_hit_kind_name(h->kind), h->category,
                     h->word, (unsigned long long)(base + h->start),
                     (unsigned long long)(base + h->end));
             if (h->masked && !o->reveal) {
+                fputc(' ', out);
                 fputs(h->masked, out);
+            } else if (h->kind == QL_HIT_COOCCURRENCE && !o->reveal) {
+                /* its span may hold anything between the words: personal
+                 * data too; the words that met are its `word` */
             } else if (h->start >= t->base && h->end <= t->base + t->len) {
-                fputc('"', out);
+                fputs(" \"", out);
                 text_visible(out, t->buf + (h->start - t->base), (size_t)(h->end - h->start));
                 fputc('"', out);
             }
@@ -200,7 +204,7 @@ static void put_result(mod_options *o, const char *path, uint64_t line, uint64_t
                 cli_json_string(out, (const char *)t->buf + (h->start - t->base),
                                 (size_t)(h->end - h->start));
             }
-        } else if (have) {
+        } else if (have && (h->kind != QL_HIT_COOCCURRENCE || o->reveal)) {
             fputs(",\"text\":", out);
             cli_json_string(out, (const char *)t->buf + (h->start - t->base),
                             (size_t)(h->end - h->start));

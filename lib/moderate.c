@@ -2516,76 +2516,64 @@ static ql_status word_hits(ql_moderator *m)
 
 /* Co-occurrence: all parts of a rule within `within` characters of the
  * view.  One hit per rule and message, over the first window found. */
-static ql_status cooccurrence(ql_moderator *m)
+/* One co-occurrence rule over the message's hits (sorted by seq_first):
+ * slide a window; when every part is in it, one hit naming the words
+ * that met. */
+static ql_status cooccurrence_rule(ql_moderator *m, size_t ri)
 {
     const ql_lexicon *lx = m->lx;
+    const mrule *r = &lx->rules[ri];
     mhit *h = m->hits.items;
     size_t n = m->hits.count;
-    for (size_t ri = 0; ri < lx->rule_count; ri++) {
-        const mrule *r = &lx->rules[ri];
-        if (!r->parts)
+    unsigned have[QL__MOD_MAX_PARTS] = {0};
+    unsigned distinct = 0;
+    size_t lo = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind != W_PART || w->rule != ri || (h[i].flags & HIT_DROPPED))
             continue;
-        /* Hits are sorted by seq_first; slide a window over this rule's. */
-        unsigned have[QL__MOD_MAX_PARTS] = {0};
-        unsigned distinct = 0;
-        size_t lo = 0;
-        int found = 0;
-        uint64_t fs = 0, fe = 0;
-        double conf = 1.0;
-        for (size_t i = 0; i < n && !found; i++) {
-            const mword *w = &lx->words[h[i].word];
-            if (w->kind != W_PART || w->rule != ri || (h[i].flags & HIT_DROPPED))
+        if (have[w->part]++ == 0)
+            distinct++;
+        for (;;) {
+            const mword *lw = &lx->words[h[lo].word];
+            int mine = lw->kind == W_PART && lw->rule == ri && !(h[lo].flags & HIT_DROPPED);
+            if (lo < i && (!mine || h[i].seq_last - h[lo].seq_first + 1 > r->within)) {
+                if (mine && --have[lw->part] == 0)
+                    distinct--;
+                lo++;
                 continue;
-            if (have[w->part]++ == 0)
-                distinct++;
-            for (;;) {
-                const mword *lw = &lx->words[h[lo].word];
-                int mine = lw->kind == W_PART && lw->rule == ri && !(h[lo].flags & HIT_DROPPED);
-                if (lo < i && (!mine || h[i].seq_last - h[lo].seq_first + 1 > r->within)) {
-                    if (mine && --have[lw->part] == 0)
-                        distinct--;
-                    lo++;
-                    continue;
-                }
-                break;
             }
-            if (distinct == r->parts) {
-                found = 1;
-                fs = UINT64_MAX;
-                fe = 0;
-                for (size_t j = lo; j <= i; j++) {
-                    const mword *jw = &lx->words[h[j].word];
-                    if (jw->kind != W_PART || jw->rule != ri || (h[j].flags & HIT_DROPPED))
-                        continue;
-                    if (h[j].start < fs)
-                        fs = h[j].start;
-                    if (h[j].end > fe)
-                        fe = h[j].end;
-                    double c = form_confidence(jw, h[j].flags);
-                    if (c < conf)
-                        conf = c;
-                }
-            }
+            break;
         }
-        if (!found)
+        if (distinct < r->parts)
             continue;
-        /* The words joined with '+', as the rule lists them. */
+        uint64_t fs = UINT64_MAX, fe = 0;
+        double conf = 1.0;
+        const char *pw[QL__MOD_MAX_PARTS] = {0};
+        for (size_t j = lo; j <= i; j++) {
+            const mword *jw = &lx->words[h[j].word];
+            if (jw->kind != W_PART || jw->rule != ri || (h[j].flags & HIT_DROPPED))
+                continue;
+            if (h[j].start < fs)
+                fs = h[j].start;
+            if (h[j].end > fe)
+                fe = h[j].end;
+            double c = form_confidence(jw, h[j].flags);
+            if (c < conf)
+                conf = c;
+            if (!pw[jw->part])
+                pw[jw->part] = lx->pool + jw->text_off;
+        }
+        /* The words that met, joined with '+' in the rule's order. */
         char buf[QL__MOD_MAX_PARTS * (QL__MOD_MAX_WORD + 1)];
         size_t bo = 0;
         for (unsigned p = 0; p < r->parts; p++) {
-            for (size_t wi = 0; wi < lx->word_count; wi++) {
-                const mword *w = &lx->words[wi];
-                if (w->rule == ri && w->kind == W_PART && w->part == p && w->form == F_TEXT) {
-                    const char *t = lx->pool + w->text_off;
-                    size_t tl = strlen(t);
-                    if (bo + tl + 2 < sizeof buf) {
-                        if (p)
-                            buf[bo++] = '+';
-                        memcpy(buf + bo, t, tl);
-                        bo += tl;
-                    }
-                    break;
-                }
+            size_t tl = pw[p] ? strlen(pw[p]) : 0;
+            if (bo + tl + 2 < sizeof buf) {
+                if (p)
+                    buf[bo++] = '+';
+                memcpy(buf + bo, pw[p] ? pw[p] : "", tl);
+                bo += tl;
             }
         }
         buf[bo] = '\0';
@@ -2595,8 +2583,58 @@ static ql_status cooccurrence(ql_moderator *m)
         ql_status st = emit(m, QL_HIT_COOCCURRENCE, r, r->severity, conf, word, "text", fs, fe, NULL);
         if (st != QL_OK)
             return st;
-        double *s = &m->cat_score[r->category_index];
-        *s = 1 - (1 - *s) * (1 - severity_weight(r->severity) * conf);
+        double *sc = &m->cat_score[r->category_index];
+        *sc = 1 - (1 - *sc) * (1 - severity_weight(r->severity) * conf);
+        return QL_OK;
+    }
+    return QL_OK;
+}
+
+/* Co-occurrence: all parts of a rule within `within` characters of the
+ * view.  One hit per rule and message, over the first window found; only
+ * the rules some hit belongs to are looked at. */
+static ql_status cooccurrence(ql_moderator *m)
+{
+    const ql_lexicon *lx = m->lx;
+    const mhit *h = m->hits.items;
+    size_t n = m->hits.count;
+    uint32_t rules[64];
+    size_t nrules = 0;
+    int overflow = 0;
+    for (size_t i = 0; i < n && !overflow; i++) {
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind != W_PART || (h[i].flags & HIT_DROPPED))
+            continue;
+        size_t k = 0;
+        while (k < nrules && rules[k] != w->rule)
+            k++;
+        if (k == nrules) {
+            if (nrules == sizeof rules / sizeof *rules)
+                overflow = 1;
+            else
+                rules[nrules++] = w->rule;
+        }
+    }
+    /* In rule order, so the hits come out the same whatever the message. */
+    for (size_t a = 1; a < nrules; a++)
+        for (size_t b = a; b > 0 && rules[b - 1] > rules[b]; b--) {
+            uint32_t t = rules[b];
+            rules[b] = rules[b - 1];
+            rules[b - 1] = t;
+        }
+    if (overflow) {
+        for (size_t ri = 0; ri < lx->rule_count; ri++)
+            if (lx->rules[ri].parts) {
+                ql_status st = cooccurrence_rule(m, ri);
+                if (st != QL_OK)
+                    return st;
+            }
+        return QL_OK;
+    }
+    for (size_t k = 0; k < nrules; k++) {
+        ql_status st = cooccurrence_rule(m, rules[k]);
+        if (st != QL_OK)
+            return st;
     }
     return QL_OK;
 }

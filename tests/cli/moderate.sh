@@ -67,7 +67,8 @@ cat >"$T/want.txt" <<EOF
 $T/in.txt:1: pass
 $T/in.txt:2: block harmful.cyber_violence=0.81
     word harmful.cyber_violence 傻逼 [31,40) "傻\u{200B}逼"
-$T/in.txt:3: block harmful.doxxing=0.97
+$T/in.txt:3: block harmful.doxxing=1.00
+    cooccurrence harmful.doxxing 开盒+身份证 [41,75)
     word harmful.doxxing 开盒 [41,47) "开盒"
     doxxing harmful.doxxing 开盒 [41,47) "开盒"
     identifier harmful.doxxing cn_mobile_phone [54,65) 138****8000
@@ -90,6 +91,8 @@ for h in r["hits"]:
     span = data[h["start"]:h["end"]].decode("utf-8")
     if h["kind"] == "identifier":
         assert "value" not in h and h["masked"] in ("138****8000", "110105********002X"), h
+    elif h["kind"] == "cooccurrence":
+        assert "text" not in h, h     # its span holds the phone number
     else:
         assert h["text"] == span, (h, span)
 ids = sorted(h["word"] for h in r["hits"] if h["kind"] == "identifier")
