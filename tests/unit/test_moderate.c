@@ -168,7 +168,7 @@ static const kase CASES[] = {
     {"傻         逼", "pass|"},
     {"傻        逼", "block|word harmful.cyber_violence 傻逼 text 0-14;"},
     {"代练 充值 还有返利", "block|cooccurrence harmful.fraud 代练+充值+返利 text 0-26;"},
-    {"代练氪金返利", "block|cooccurrence harmful.fraud 代练+充值+返利 text 0-18;"},
+    {"代练氪金返利", "block|cooccurrence harmful.fraud 代练+氪金+返利 text 0-18;"},
     /* 返利 comes 13 characters after 代练 began: outside `within: 12` */
     {"代练充值一二三四五六七返利", "pass|"},
     {"裸聊", "review|word harmful.porn 裸聊 text 0-6;"},
