@@ -1209,7 +1209,8 @@ static int word_runs(const char *s, size_t n, mrun *out, int *latin_first, int *
         }
         int word = (cls & C_WORD) != 0;
         uint32_t f = FOLD_CP(e);
-        if (nr > 0 && out[nr - 1].cp == f && (!noise || !word || !run_before_word)) {
+        if (nr > 0 && out[nr - 1].cp == f &&
+            (!noise || !word || (!run_before_word && !(cls & C_DIGIT)))) {
             out[nr - 1].count++;
             noise = 0;
             prev_word = word;
@@ -1871,6 +1872,13 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
                 ok = 0;
                 break;
             }
+            /* Digits of a number in a word stand together: 7.14 or
+             * 7,714 is no 714. */
+            if (j + 1 < w->nruns && t->gap_before && wr->cp >= '0' && wr->cp <= '9' &&
+                r[w->nruns - 2 - j].cp >= '0' && r[w->nruns - 2 - j].cp <= '9') {
+                ok = 0;
+                break;
+            }
             if (t->cp != wr->cp)
                 leet = 1;
             else if (t->cp >= 'a' && t->cp <= 'z')
@@ -1994,7 +2002,8 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
         /* A repeat collapses into the run, across noise too ("傻 傻逼",
          * "a s s"), except a Latin letter after noise when the run ends a
          * longer word: "is shit" is two words, not "i" + "ss" + "hit". */
-        if (run->cp == f && (!m->noise_since || !word || !run->before_word)) {
+        if (run->cp == f && (!m->noise_since || !word ||
+                             (!run->before_word && !(cls & C_DIGIT)))) {
             run->count++;
             run->end = end;
             run->after_set = 0;

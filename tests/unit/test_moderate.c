@@ -346,7 +346,7 @@ static void test_overlapping_partial(void **state)
     (void)state;
     ql_status st;
     ql_lexicon *lx = compile("rules:\n  - id: t\n    category: c.x\n    severity: high\n"
-                             "    words: [abcd, bc, 大傻瓜蛋, 傻瓜, bad dog, kill yourself]\n", &st);
+                             "    words: [abcd, bc, 大傻瓜蛋, 傻瓜, bad dog, kill yourself, 714高炮]\n", &st);
     assert_non_null(lx);
     ql_moderator *m;
     assert_int_equal(ql_moderator_create(lx, NULL, NULL, &m), QL_OK);
@@ -363,6 +363,11 @@ static void test_overlapping_partial(void **state)
     assert_string_equal(got, "block|word c.x bad dog text 4-11;");
     moderate_whole(m, "go kill yourself", 16, got, sizeof got);
     assert_string_equal(got, "block|word c.x kill yourself text 3-16;");
+    /* digits in a word: together, and not across a decimal point */
+    moderate_whole(m, "714高炮", 9, got, sizeof got);
+    assert_string_equal(got, "block|word c.x 714高炮 text 0-9;");
+    moderate_whole(m, "7.14高炮", 10, got, sizeof got);
+    assert_string_equal(got, "pass|");
     ql_moderator_destroy(m);
     ql_lexicon_destroy(lx);
 }
