@@ -1710,6 +1710,7 @@ struct ql_moderator {
     int               prev_cjk;    /* the previous character is Chinese */
     /* results */
     ql__vec           hits;        /* mhit */
+    ql__vec           parts;       /* uint32_t: co-occurrence part hits, by rule */
     ql__vec           pii;         /* pii */
     ql__vec           out_hits;    /* ql_hit */
     ql__vec           scores;      /* ql_category_score */
@@ -1758,6 +1759,7 @@ ql_status ql_moderator_create(const ql_lexicon *lexicon, const ql_rules *pii_rul
     m->allocator = a;
     m->lx = lexicon;
     ql__vec_init(&m->hits, sizeof(mhit), QL__MOD_MAX_HITS);
+    ql__vec_init(&m->parts, sizeof(uint32_t), QL__MOD_MAX_HITS);
     ql__vec_init(&m->pii, sizeof(pii), QL__MOD_MAX_HITS);
     ql__vec_init(&m->out_hits, sizeof(ql_hit), QL__MOD_MAX_HITS);
     ql__vec_init(&m->scores, sizeof(ql_category_score), 100000);
@@ -1789,6 +1791,7 @@ void ql_moderator_destroy(ql_moderator *m)
     clear_message(m);
     ql_scanner_destroy(m->scanner);
     ql__vec_free(&a, &m->hits);
+    ql__vec_free(&a, &m->parts);
     ql__vec_free(&a, &m->pii);
     ql__vec_free(&a, &m->out_hits);
     ql__vec_free(&a, &m->scores);
@@ -2525,34 +2528,25 @@ static ql_status word_hits(ql_moderator *m)
 
 /* Co-occurrence: all parts of a rule within `within` characters of the
  * view.  One hit per rule and message, over the first window found. */
-/* One co-occurrence rule over the message's hits (sorted by seq_first):
- * slide a window; when every part is in it, one hit naming the words
- * that met. */
-static ql_status cooccurrence_rule(ql_moderator *m, size_t ri)
+/* One co-occurrence rule over its own part hits `idx` (indices into the
+ * message's hits, by seq_first): slide a window; when every part is in
+ * it, one hit naming the words that met. */
+static ql_status cooccurrence_rule(ql_moderator *m, size_t ri, const uint32_t *idx, size_t n)
 {
     const ql_lexicon *lx = m->lx;
     const mrule *r = &lx->rules[ri];
-    mhit *h = m->hits.items;
-    size_t n = m->hits.count;
+    const mhit *h = m->hits.items;
     unsigned have[QL__MOD_MAX_PARTS] = {0};
     unsigned distinct = 0;
     size_t lo = 0;
     for (size_t i = 0; i < n; i++) {
-        const mword *w = &lx->words[h[i].word];
-        if (w->kind != W_PART || w->rule != ri || (h[i].flags & HIT_DROPPED))
-            continue;
-        if (have[w->part]++ == 0)
+        const mhit *hi = &h[idx[i]];
+        if (have[lx->words[hi->word].part]++ == 0)
             distinct++;
-        for (;;) {
-            const mword *lw = &lx->words[h[lo].word];
-            int mine = lw->kind == W_PART && lw->rule == ri && !(h[lo].flags & HIT_DROPPED);
-            if (lo < i && (!mine || h[i].seq_last - h[lo].seq_first + 1 > r->within)) {
-                if (mine && --have[lw->part] == 0)
-                    distinct--;
-                lo++;
-                continue;
-            }
-            break;
+        while (lo < i && hi->seq_last - h[idx[lo]].seq_first + 1 > r->within) {
+            if (--have[lx->words[h[idx[lo]].word].part] == 0)
+                distinct--;
+            lo++;
         }
         if (distinct < r->parts)
             continue;
@@ -2560,14 +2554,13 @@ static ql_status cooccurrence_rule(ql_moderator *m, size_t ri)
         double conf = 1.0;
         const char *pw[QL__MOD_MAX_PARTS] = {0};
         for (size_t j = lo; j <= i; j++) {
-            const mword *jw = &lx->words[h[j].word];
-            if (jw->kind != W_PART || jw->rule != ri || (h[j].flags & HIT_DROPPED))
-                continue;
-            if (h[j].start < fs)
-                fs = h[j].start;
-            if (h[j].end > fe)
-                fe = h[j].end;
-            double c = form_confidence(jw, h[j].flags);
+            const mhit *hj = &h[idx[j]];
+            const mword *jw = &lx->words[hj->word];
+            if (hj->start < fs)
+                fs = hj->start;
+            if (hj->end > fe)
+                fe = hj->end;
+            double c = form_confidence(jw, hj->flags);
             if (c < conf)
                 conf = c;
             if (!pw[jw->part])
@@ -2599,51 +2592,54 @@ static ql_status cooccurrence_rule(ql_moderator *m, size_t ri)
     return QL_OK;
 }
 
+static _Thread_local const ql_moderator *part_sort_m;
+
+static int part_cmp(const void *a, const void *b)
+{
+    const mhit *h = part_sort_m->hits.items;
+    const mword *words = part_sort_m->lx->words;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint32_t rx = words[h[x].word].rule, ry = words[h[y].word].rule;
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    return x < y ? -1 : x > y;   /* hits are in seq_first order already */
+}
+
 /* Co-occurrence: all parts of a rule within `within` characters of the
- * view.  One hit per rule and message, over the first window found; only
- * the rules some hit belongs to are looked at. */
+ * view, one hit per rule and message over the first window found.  The
+ * part hits are grouped by rule first, so each rule sees only its own. */
 static ql_status cooccurrence(ql_moderator *m)
 {
     const ql_lexicon *lx = m->lx;
     const mhit *h = m->hits.items;
     size_t n = m->hits.count;
-    uint32_t rules[64];
-    size_t nrules = 0;
-    int overflow = 0;
-    for (size_t i = 0; i < n && !overflow; i++) {
-        const mword *w = &lx->words[h[i].word];
-        if (w->kind != W_PART || (h[i].flags & HIT_DROPPED))
+    m->parts.count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (lx->words[h[i].word].kind != W_PART || (h[i].flags & HIT_DROPPED))
             continue;
-        size_t k = 0;
-        while (k < nrules && rules[k] != w->rule)
-            k++;
-        if (k == nrules) {
-            if (nrules == sizeof rules / sizeof *rules)
-                overflow = 1;
-            else
-                rules[nrules++] = w->rule;
-        }
+        uint32_t k = (uint32_t)i;
+        if (ql__vec_push(&m->allocator, &m->parts, &k) != QL_OK)
+            return QL_ENOMEM;
     }
-    /* In rule order, so the hits come out the same whatever the message. */
-    for (size_t a = 1; a < nrules; a++)
-        for (size_t b = a; b > 0 && rules[b - 1] > rules[b]; b--) {
-            uint32_t t = rules[b];
-            rules[b] = rules[b - 1];
-            rules[b - 1] = t;
-        }
-    if (overflow) {
-        for (size_t ri = 0; ri < lx->rule_count; ri++)
-            if (lx->rules[ri].parts) {
-                ql_status st = cooccurrence_rule(m, ri);
-                if (st != QL_OK)
-                    return st;
-            }
-        return QL_OK;
+    uint32_t *idx = m->parts.items;
+    size_t np = m->parts.count;
+    if (np > 1) {
+        /* qsort has no context argument in C11: a thread-local holds the
+         * moderator for part_cmp, set just before. */
+        part_sort_m = m;
+        qsort(idx, np, sizeof *idx, part_cmp);
     }
-    for (size_t k = 0; k < nrules; k++) {
-        ql_status st = cooccurrence_rule(m, rules[k]);
-        if (st != QL_OK)
-            return st;
+    for (size_t a = 0; a < np;) {
+        uint32_t rule = lx->words[h[idx[a]].word].rule;
+        size_t b = a;
+        while (b < np && lx->words[h[idx[b]].word].rule == rule)
+            b++;
+        if (lx->rules[rule].parts) {
+            ql_status st = cooccurrence_rule(m, rule, idx + a, b - a);
+            if (st != QL_OK)
+                return st;
+        }
+        a = b;
     }
     return QL_OK;
 }
