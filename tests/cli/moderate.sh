@@ -59,6 +59,15 @@ if [ -f "$src/tests/moderate/heldout/evasion.jsonl" ] && [ -f "$src/tests/modera
     cat "$T/heldout.out"
 fi
 
+# The blind split (tests/moderate/blind, written by an engineer who saw
+# neither the lexicons nor the engine; it measures, nobody tunes on it):
+# floors that catch a regression, not the issue's bar (docs/moderate.md).
+python3 "$src/tests/moderate/score.py" --qinglang "$ql" --min-detection 0.80 --max-fp 0.01 \
+    --blind "$src/tests/moderate/blind/evasion.jsonl" \
+    --benign "$src/tests/moderate/blind/benign.txt" >"$T/blind.out" 2>&1 ||
+    fail "blind split below its floors: $(cat "$T/blind.out")"
+grep -v '^  ' "$T/blind.out"
+
 # 4. exact output
 printf '%s\n' '今天天气不错' '你就是个傻​逼' '开盒 电话13800138000 身份证11010519491231002X' >"$T/in.txt"
 "$ql" scan --moderate --lines "$T/in.txt" >"$T/out.txt" 2>"$T/err.txt"
