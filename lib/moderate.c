@@ -1661,8 +1661,11 @@ typedef struct vrun {
         };
         uint64_t flags8;
     };
-    uint32_t after_char;       /* the noise character right after it, else 0 */
 } vrun;
+
+/* after_set's bits: set, and the character right after is a full stop. */
+#define AFTER_SET 1u
+#define AFTER_DOT 2u
 
 static const vrun run_cjk_template = {.before_cjk = 1};
 static const vrun run_alnum_template = {.is_word = 1, .before_word = 1};
@@ -1901,7 +1904,7 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
             continue;
         /* Dotted initials with a full stop after them too are an
          * abbreviation or a name (S.B., J.R.R.), not an insult. */
-        if (w->form == F_INITIALS && noisy && last->after_char == '.')
+        if (w->form == F_INITIALS && noisy && (last->after_set & AFTER_DOT))
             continue;
         /* Spaced-out initials ("s.b", "N M S L") inside a longer chain of
          * single letters are a dotted name (o.s.b.w.embedded), not an
@@ -1985,7 +1988,8 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
                 run->after_set = 1;
                 run->after_word = (uint8_t)joins;
                 run->after_cjk = 0;
-                run->after_char = f;
+                if (f == '.')
+                    run->after_set |= AFTER_DOT;
             }
             m->prev_word = joins;
             m->prev_cjk = 0;
@@ -2010,7 +2014,6 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
             run->count++;
             run->end = end;
             run->after_set = 0;
-            run->after_char = 0;
             run->inner_noise |= (uint8_t)m->noise_since;
             m->gap = 0;
             m->noise_since = 0;
@@ -2039,7 +2042,6 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
     run->gap_before = (uint8_t)m->noise_since;
     run->before_cjk = (uint8_t)m->prev_cjk;
     run->after_cjk = 0;
-    run->after_char = 0;
     m->have_run = 1;
     m->gap = 0;
     m->broken = 0;
@@ -2079,7 +2081,8 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
                 run->after_set = 1;
                 run->after_word = 0;
                 run->after_cjk = 0;
-                run->after_char = f;
+                if (f == '.')
+                    run->after_set |= AFTER_DOT;
             }
             noise |= (cls & C_CLAUSE) ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
             gap++;
@@ -2124,7 +2127,6 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         run->start = base + i;
         run->end = base + i + 3;
         run->flags8 = run_cjk_template.flags8;
-        run->after_char = 0;
         if (noise) {
             run->before_cjk = 0;
             run->gap_before = (uint8_t)noise;
@@ -2176,7 +2178,6 @@ static inline size_t view_alnum(ql_moderator *m, const uint8_t *p, size_t i, siz
         run->start = base + i;
         run->end = base + i + 1;
         run->flags8 = run_alnum_template.flags8;
-        run->after_char = 0;
         i++;
     }
     m->seq = seq;
@@ -2203,7 +2204,8 @@ static inline size_t view_ascii_noise(ql_moderator *m, const uint8_t *p, size_t 
         run->after_set = 1;
         run->after_word = 0;
         run->after_cjk = 0;
-        run->after_char = p[i];
+        if (p[i] == '.')
+            run->after_set |= AFTER_DOT;
     }
     m->prev_word = 0;
     m->prev_cjk = 0;
