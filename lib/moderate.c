@@ -2059,8 +2059,15 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
 {
     const ql_lexicon *lx = m->lx;
     const unsigned want1 = lx->key_lengths & 2u, want2 = lx->key_lengths & 4u;
+    /* In locals: the stores to the ring below could alias them for all
+     * the compiler knows, and it would load them again each time. */
+    const uint64_t *const endn = lx->endn, *const end1 = lx->end1;
+    const uint64_t *const pairs = lx->pairs;
+    const unsigned pair_shift = lx->pair_shift;
+    const uint64_t break_seq = m->break_seq;
+    vrun *const ring = m->ring;
     uint64_t seq = m->seq;
-    vrun *run = &m->ring[seq % QL__MOD_RING];
+    vrun *run = &ring[seq % QL__MOD_RING];
     unsigned gap = m->gap;
     int noise = m->noise_since, last_noise = -1;
     while (i + 2 < n) {
@@ -2100,17 +2107,22 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         }
         uint32_t c0 = run->kc;
         seq++;
-        if (want1 && ends_word(lx->end1, c0)) {
+        if (want1 && ends_word(end1, c0)) {
             m->seq = seq;
             uint32_t c[2] = {c0, 0};
             const bucket *bk = lookup(lx, key_pack(1, c));
             if (bk)
                 check_bucket(m, bk);
         }
-        if (want2 && ends_word(lx->endn, c0) && seq - m->break_seq >= 2) {
-            uint32_t c1 = m->ring[(seq - 2) % QL__MOD_RING].kc;
-            if (c0 >= PAIR_LO && c0 < PAIR_HI && !pair_maybe(lx, c1, c0))
-                goto next;
+        if (want2 && ends_word(endn, c0) && seq - break_seq >= 2) {
+            uint32_t c1 = ring[(seq - 2) % QL__MOD_RING].kc;
+            if (c0 >= PAIR_LO && c0 < PAIR_HI) {
+                const uint64_t *line = pairs + ((size_t)(c0 - PAIR_LO) << (pair_shift - 6));
+                uint32_t hh = c1 * 0x9E3779B1u;
+                uint32_t ba = hh >> (32 - pair_shift), bb = (hh >> 12) & ((1u << pair_shift) - 1);
+                if (!((line[ba >> 6] >> (ba & 63)) & (line[bb >> 6] >> (bb & 63)) & 1))
+                    goto next;
+            }
             uint32_t c[2] = {c0, c1};
             const bucket *bk = lookup(lx, key_pack(2, c));
             if (bk) {
@@ -2120,7 +2132,7 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         }
     next:
         /* open the next */
-        run = &m->ring[seq % QL__MOD_RING];
+        run = &ring[seq % QL__MOD_RING];
         run->cp = f;
         run->kc = f;
         run->count = 1;
