@@ -360,6 +360,7 @@ typedef struct mrule {
 typedef struct mrun {
     uint32_t cp;
     uint32_t count;
+    uint32_t gap;              /* the word has a space or other noise before this run */
 } mrun;
 
 typedef struct mword {
@@ -1220,6 +1221,7 @@ static int word_runs(const char *s, size_t n, mrun *out, int *latin_first, int *
             return -1;
         out[nr].cp = f;
         out[nr].count = 1;
+        out[nr].gap = (uint32_t)(nr > 0 && noise);
         run_before_word = prev_word;
         if (nr == 0)
             first_cls = cls;
@@ -1672,6 +1674,13 @@ static const vrun run_alnum_template = {.is_word = 1, .before_word = 1};
 
 #define GAP_NOISE  1u
 #define GAP_CLAUSE 2u           /* ... with a clause's end among it */
+#define GAP_SPACE  4u           /* ... with white space among it */
+
+typedef struct aentry {
+    uint32_t rule;
+    uint64_t first, last;
+    uint64_t reach;          /* the largest `last` of this rule's entries so far */
+} aentry;
 
 typedef struct mhit {
     uint32_t word;
@@ -1714,6 +1723,7 @@ struct ql_moderator {
     /* results */
     ql__vec           hits;        /* mhit */
     ql__vec           parts;       /* uint32_t: co-occurrence part hits, by rule */
+    ql__vec           allows;      /* aentry: allow hits, by rule and start */
     ql__vec           pii;         /* pii */
     ql__vec           out_hits;    /* ql_hit */
     ql__vec           scores;      /* ql_category_score */
@@ -1763,6 +1773,7 @@ ql_status ql_moderator_create(const ql_lexicon *lexicon, const ql_rules *pii_rul
     m->lx = lexicon;
     ql__vec_init(&m->hits, sizeof(mhit), QL__MOD_MAX_HITS);
     ql__vec_init(&m->parts, sizeof(uint32_t), QL__MOD_MAX_HITS);
+    ql__vec_init(&m->allows, sizeof(aentry), QL__MOD_MAX_HITS);
     ql__vec_init(&m->pii, sizeof(pii), QL__MOD_MAX_HITS);
     ql__vec_init(&m->out_hits, sizeof(ql_hit), QL__MOD_MAX_HITS);
     ql__vec_init(&m->scores, sizeof(ql_category_score), 100000);
@@ -1795,6 +1806,7 @@ void ql_moderator_destroy(ql_moderator *m)
     ql_scanner_destroy(m->scanner);
     ql__vec_free(&a, &m->hits);
     ql__vec_free(&a, &m->parts);
+    ql__vec_free(&a, &m->allows);
     ql__vec_free(&a, &m->pii);
     ql__vec_free(&a, &m->out_hits);
     ql__vec_free(&a, &m->scores);
@@ -1894,6 +1906,31 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
                 !m->ring[(m->seq - 2 - j) % QL__MOD_RING].is_word)
                 clause = 1;
             first = t;
+        }
+        /* A space the word does not have, between two pieces of two or
+         * more letters, joins two words of the text ("the hero in" is no
+         * heroin, "bet way" no betway); spaced single letters (s h i t)
+         * are evasion, and pinyin may be spaced by syllable. */
+        if (ok && w->form == F_TEXT && w->latin_last && w->nruns >= 4) {
+            unsigned left = 0;
+            for (unsigned k = 0; k < w->nruns && ok; k++) {
+                const vrun *t = &m->ring[(m->seq - w->nruns + k) % QL__MOD_RING];
+                if (k == 0 || t->gap_before) {
+                    if (k > 0 && (t->gap_before & GAP_SPACE) && !r[k].gap && left >= 2 &&
+                        t->is_word) {
+                        /* the piece that starts here */
+                        unsigned right = 1;
+                        while (k + right < w->nruns &&
+                               !m->ring[(m->seq - w->nruns + k + right) % QL__MOD_RING].gap_before)
+                            right++;
+                        if (right >= 2)
+                            ok = 0;
+                    }
+                    left = 1;
+                } else {
+                    left++;
+                }
+            }
         }
         /* Leet is for words written with some letters (sh1t, a$$, sh4bi),
          * not for a number alone (58 is no "sb"), nor for initials (5b is
@@ -1995,6 +2032,8 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
             m->prev_cjk = 0;
             m->gap++;
             m->noise_since |= (cls & C_CLAUSE) ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
+            if (f == ' ' || f == '\t' || f == 0x3000 || f == 0xA0)
+                m->noise_since |= (int)GAP_SPACE;
             if (m->gap > QL__MOD_MAX_GAP && !m->broken) {
                 if (m->have_run)
                     close_run(m);
@@ -2092,6 +2131,8 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
                     run->after_set |= AFTER_DOT;
             }
             noise |= (cls & C_CLAUSE) ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
+            if (f == 0x3000)
+                noise |= (int)GAP_SPACE;
             gap++;
             last_noise = 1;
             i += 3;
@@ -2201,12 +2242,14 @@ static inline size_t view_alnum(ql_moderator *m, const uint8_t *p, size_t i, siz
 static inline size_t view_ascii_noise(ql_moderator *m, const uint8_t *p, size_t i, size_t n)
 {
     size_t j = i;
-    unsigned clause = 0;
+    unsigned clause = 0, space = 0;
     while (j < n && p[j] < 0x80) {
         unsigned cls = FOLD_CLASS(g_fold[p[j]]);
         if (!(cls & C_NOISE) || (cls & (C_LEET | C_UNDERSCORE)))
             break;
         clause |= cls & C_CLAUSE;
+        if (p[j] == ' ' || p[j] == '\t')
+            space = 1;
         j++;
     }
     if (j == i)
@@ -2222,6 +2265,8 @@ static inline size_t view_ascii_noise(ql_moderator *m, const uint8_t *p, size_t 
     m->prev_word = 0;
     m->prev_cjk = 0;
     m->noise_since |= clause ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
+    if (space)
+        m->noise_since |= (int)GAP_SPACE;
     m->gap += (unsigned)(j - i);
     if (m->gap > QL__MOD_MAX_GAP && !m->broken) {
         if (m->have_run)
@@ -2434,33 +2479,57 @@ static int mhit_first_cmp(const void *a, const void *b)
 
 /* Allow-list phrases: a hit of a rule lying inside an allow hit of the
  * same rule is dropped. */
-static void apply_allow(ql_moderator *m)
+static int aentry_cmp(const void *a, const void *b)
+{
+    const aentry *x = a, *y = b;
+    if (x->rule != y->rule)
+        return x->rule < y->rule ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Allow-list phrases: a hit of a rule lying inside an allow hit of the
+ * same rule is dropped.  The allow hits are sorted by (rule, first) with
+ * the farthest reach so far, so each hit is one binary search: a message
+ * (or file) full of 操 and 体操 stays linear-logarithmic. */
+static ql_status apply_allow(ql_moderator *m)
 {
     const ql_lexicon *lx = m->lx;
     mhit *h = m->hits.items;
     size_t n = m->hits.count;
-    size_t allows = 0;
-    for (size_t i = 0; i < n; i++)
-        if (lx->words[h[i].word].kind == W_ALLOW)
-            allows++;
-    if (!allows)
-        return;
-    /* Hits are few per message; allow phrases fewer.  Quadratic in the
-     * allow hits only. */
+    m->allows.count = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind != W_ALLOW)
+            continue;
+        aentry e = {w->rule, h[i].seq_first, h[i].seq_last, 0};
+        if (ql__vec_push(&m->allocator, &m->allows, &e) != QL_OK)
+            return QL_ENOMEM;
+    }
+    size_t na = m->allows.count;
+    if (!na)
+        return QL_OK;
+    aentry *a = m->allows.items;
+    qsort(a, na, sizeof *a, aentry_cmp);
+    for (size_t k = 0; k < na; k++)
+        a[k].reach = (k > 0 && a[k - 1].rule == a[k].rule && a[k - 1].reach > a[k].last)
+                         ? a[k - 1].reach : a[k].last;
     for (size_t i = 0; i < n; i++) {
         const mword *w = &lx->words[h[i].word];
         if (w->kind == W_ALLOW || !lx->rules[w->rule].has_allow)
             continue;
-        for (size_t j = 0; j < n; j++) {
-            const mword *aw = &lx->words[h[j].word];
-            if (aw->kind != W_ALLOW || aw->rule != w->rule)
-                continue;
-            if (h[j].seq_first <= h[i].seq_first && h[i].seq_last <= h[j].seq_last) {
-                h[i].flags |= HIT_DROPPED;
-                break;
-            }
+        /* the last allow entry with (rule, first) <= (w->rule, h.first) */
+        size_t lo = 0, hi = na;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (a[mid].rule < w->rule || (a[mid].rule == w->rule && a[mid].first <= h[i].seq_first))
+                lo = mid + 1;
+            else
+                hi = mid;
         }
+        if (lo > 0 && a[lo - 1].rule == w->rule && a[lo - 1].reach >= h[i].seq_last)
+            h[i].flags |= HIT_DROPPED;
     }
+    return QL_OK;
 }
 
 static double form_confidence(const mword *w, uint32_t flags)
@@ -2479,7 +2548,9 @@ static ql_status word_hits(ql_moderator *m)
     mhit *h = m->hits.items;
     size_t n = m->hits.count;
     sort_small(h, n, sizeof *h, mhit_first_cmp);
-    apply_allow(m);
+    ql_status ast = apply_allow(m);
+    if (ast != QL_OK)
+        return ast;
     /* Containment: of hits of one category, keep the longest (大傻逼
      * over 傻逼); same span from several forms is one hit. */
     for (size_t i = 0; i < n; i++) {

@@ -166,6 +166,19 @@ assert r["line"] == 1 and hits == [("赌博", n, n + 6)], (r["line"], hits)' || 
 expect_rc 1 $? "invalid UTF-8"
 grep -q '"word":"傻逼","form":"text","start":4,"end":12' "$T/out.jsonl" || fail "word across bad bytes: $(cat "$T/out.jsonl")"
 
+# A file full of a word and its allow phrase (操 体操, 1,000,000 times):
+# allow lists must stay linear-logarithmic (they were quadratic: hours
+# for this file).  The timeout only catches a hang; the check is the result.
+python3 -c "import sys; open(sys.argv[1], 'w').write('操 体操 ' * 1000000)" "$T/allow.txt"
+timeout 300 "$ql" scan --moderate --no-doxxing --format jsonl "$T/allow.txt" >"$T/allow.jsonl"
+expect_rc 0 $? "a million allow phrases (操 alone is low severity: pass)"
+python3 - "$T/allow.jsonl" <<'EOF' || fail "a million allow phrases: $(head -c 300 "$T/allow.jsonl")"
+import json, sys
+r = json.loads(open(sys.argv[1], encoding="utf-8").readline())
+# the first 操 stands alone; every later one collapses into 体操's run
+assert [(h["word"], h["start"], h["end"]) for h in r["hits"]] == [("操", 0, 3)], r["hits"][:5]
+EOF
+
 # 8. scan is unchanged by the lexicons
 printf '你就是个傻逼 赌博 电话13800138000\n' >"$T/pii.txt"
 "$ql" scan --format jsonl "$T/pii.txt" >"$T/scan.jsonl"

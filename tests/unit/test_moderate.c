@@ -341,12 +341,20 @@ static void test_lists_and_thresholds(void **state)
 /* mint-filter's Aho-Corasick misses a keyword that ends inside a longer
  * partial match: with "abcd" and "bc", "abcx" has "bc".  Every word ending
  * at a position is checked here, whatever else is partly matched. */
+static void lx2_check(ql_moderator *m, const char *text, const char *want)
+{
+    char got[512];
+    moderate_whole(m, text, strlen(text), got, sizeof got);
+    if (strcmp(got, want) != 0)
+        fail_msg("'%s':\n want %s\n got  %s", text, want, got);
+}
+
 static void test_overlapping_partial(void **state)
 {
     (void)state;
     ql_status st;
     ql_lexicon *lx = compile("rules:\n  - id: t\n    category: c.x\n    severity: high\n"
-                             "    words: [abcd, bc, 大傻瓜蛋, 傻瓜, bad dog, kill yourself, 714高炮]\n", &st);
+                             "    words: [abcd, bc, 大傻瓜蛋, 傻瓜, bad dog, kill yourself, 714高炮, heroin]\n", &st);
     assert_non_null(lx);
     ql_moderator *m;
     assert_int_equal(ql_moderator_create(lx, NULL, NULL, &m), QL_OK);
@@ -363,6 +371,11 @@ static void test_overlapping_partial(void **state)
     assert_string_equal(got, "block|word c.x bad dog text 4-11;");
     moderate_whole(m, "go kill yourself", 16, got, sizeof got);
     assert_string_equal(got, "block|word c.x kill yourself text 3-16;");
+    /* a space the word does not have joins two words of the text */
+    lx2_check(m, "He is the hero in this story", "pass|");
+    lx2_check(m, "heroin sold here", "block|word c.x heroin text 0-6;");
+    lx2_check(m, "h e r o i n", "block|word c.x heroin text 0-11;");
+    lx2_check(m, "you bad dog", "block|word c.x bad dog text 4-11;");
     /* digits in a word: together, and not across a decimal point */
     moderate_whole(m, "714高炮", 9, got, sizeof got);
     assert_string_equal(got, "block|word c.x 714高炮 text 0-9;");
