@@ -1720,6 +1720,7 @@ struct ql_moderator {
     int               prev_word;   /* the previous character is a word character */
     int               noise_since; /* noise since the run's last character (GAP_ bits) */
     int               prev_cjk;    /* the previous character is Chinese */
+    uint64_t          initials_seq; /* the last run of the latest initials hit, or ~0 */
     /* results */
     ql__vec           hits;        /* mhit */
     ql__vec           parts;       /* uint32_t: co-occurrence part hits, by rule */
@@ -1753,6 +1754,7 @@ static void clear_message(ql_moderator *m)
     m->prev_word = 0;
     m->noise_since = 0;
     m->prev_cjk = 0;
+    m->initials_seq = UINT64_MAX;
     m->error = QL_OK;
     memset(&m->result, 0, sizeof m->result);
 }
@@ -1957,6 +1959,8 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
         /* A two-character word across a clause's end inside running
          * Chinese text (计划；其中 is no 划其) is likelier chance than
          * evasion: kept, lower.  Longer words do not meet by chance. */
+        if (w->form == F_INITIALS)
+            m->initials_seq = m->seq - 1;
         record_hit(m, wi, first, last, m->seq - w->nruns, m->seq - 1,
                    (noisy ? HIT_NOISY : 0) |
                    (clause && w->nruns == 2 && first->before_cjk && last->after_cjk
@@ -2067,6 +2071,16 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
         }
         close_run(m);
         run = &m->ring[m->seq % QL__MOD_RING];
+        /* Initials followed, after a space, by a number are an acronym
+         * with its number (SB 1047, TMD 3), not an insult.  Digits after
+         * noise always come this way, so the next run is seen here. */
+        if (m->initials_seq == m->seq - 1 && (cls & C_DIGIT) &&
+            (m->noise_since & (int)GAP_SPACE) && !(m->noise_since & (int)GAP_CLAUSE)) {
+            mhit *hh = m->hits.items;
+            for (size_t k = m->hits.count; k > 0 && hh[k - 1].seq_last == m->initials_seq; k--)
+                if (m->lx->words[hh[k - 1].word].form == F_INITIALS)
+                    hh[k - 1].flags |= HIT_DROPPED;
+        }
     }
     run->cp = f;
     run->kc = keyclass(f);
@@ -2589,15 +2603,6 @@ static ql_status word_hits(ql_moderator *m)
         const mrule *r = &lx->rules[w->rule];
         if (r->role != ROLE_TERM)
             continue;   /* doxxing words are reported by doxxing() */
-        /* Initials followed by a number are an acronym with its number
-         * (SB 1047, TMD 3), not an insult.  The run after them is looked
-         * up in the ring, while it is still there. */
-        if (w->form == F_INITIALS && h[i].seq_last + 1 < m->seq &&
-            m->seq - (h[i].seq_last + 1) <= QL__MOD_RING) {
-            const vrun *nx = &m->ring[(h[i].seq_last + 1) % QL__MOD_RING];
-            if (nx->cp >= '0' && nx->cp <= '9' && !(nx->gap_before & GAP_CLAUSE))
-                continue;
-        }
         double conf = form_confidence(w, h[i].flags);
         ql_status st = emit(m, QL_HIT_WORD, r, r->severity, conf, lx->pool + w->text_off,
                             form_names[w->form], h[i].start, h[i].end, NULL);

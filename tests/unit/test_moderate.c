@@ -196,6 +196,9 @@ static const kase CASES[] = {
     /* initials as an acronym with its number, or dotted as a name: no
      * insult; at a sentence's end they are */
     {"SB 1047 法案", "pass|"},
+    /* ... however long the message goes on after it (more runs than the ring) */
+    {"SB 1047 is a bill about artificial intelligence safety that was vetoed by the governor "
+     "of California last year, and people still talk about it", "pass|"},
     {"缩写是 S.B.，全称", "pass|"},
     {"你真是sb.", "review|word harmful.cyber_violence 傻逼 initials 9-11;"},
     /* a numbered list: the glyph is no digit glued to the word */
