@@ -1180,6 +1180,23 @@ static void write_evidence(gw_request *rq)
 
 /* ------------------------------------------------------------ outbound */
 
+static int ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* Where to start a kept tail of text[0..length) at or after `from`: at a
+ * character's start, and not inside a Latin word or number. */
+static size_t cut_point(const char *text, size_t length, size_t from)
+{
+    while (from < length && ((unsigned char)text[from] & 0xC0) == 0x80)
+        from++;
+    if (from > 0 && from < length && ascii_alnum((unsigned char)text[from - 1]))
+        while (from < length && ascii_alnum((unsigned char)text[from]))
+            from++;
+    return from;
+}
+
 /* The content check of an answer (harmful content, docs/moderate.md): the
  * generation's lexicon on restored answer text, what the caller will read.
  * A stream's pieces come one by one, so each is checked together with the
@@ -1191,7 +1208,8 @@ static int moderate_answer(gw_request *rq, const char *text, size_t length)
 {
     if (rq->gt->moderation == GW_MOD_OFF || !rq->gen->lexicon)
         return 0;
-    ql_moderator *m = srv_thread_moderator(rq->gen, rq->st->ruleset);
+    /* Without doxxing: identifiers in answers are the outbound check's. */
+    ql_moderator *m = srv_thread_moderator(rq->gen, rq->st->ruleset, 0);
     if (!m)
         return 0;
     const ql_moderation *res;
@@ -1209,22 +1227,28 @@ static int moderate_answer(gw_request *rq, const char *text, size_t length)
     }
     if (st != QL_OK)
         return 0;
-    /* Keep the end of what was checked, cut at a character's start. */
+    /* Keep the end of what was checked, cut at a character's start and
+     * never inside a Latin word: a tail starting at "coon" of "tycoon"
+     * would make a word boundary the text does not have. */
     size_t keep = sizeof rq->mod_tail;
     if (length >= keep) {
-        size_t from = length - keep;
-        while (from < length && ((unsigned char)text[from] & 0xC0) == 0x80)
-            from++;
+        size_t from = cut_point(text, length, length - keep);
         memcpy(rq->mod_tail, text + from, length - from);
         rq->mod_tail_len = length - from;
     } else {
         size_t total = rq->mod_tail_len + length, drop = total > keep ? total - keep : 0;
-        while (drop < rq->mod_tail_len && ((unsigned char)rq->mod_tail[drop] & 0xC0) == 0x80)
-            drop++;
-        memmove(rq->mod_tail, rq->mod_tail + drop, rq->mod_tail_len - drop);
-        rq->mod_tail_len -= drop;
-        memcpy(rq->mod_tail + rq->mod_tail_len, text, length);
-        rq->mod_tail_len += length;
+        if (drop) {
+            /* the old tail and the new text as one, cut once */
+            char joined[sizeof rq->mod_tail * 2];
+            memcpy(joined, rq->mod_tail, rq->mod_tail_len);
+            memcpy(joined + rq->mod_tail_len, text, length);
+            size_t from = cut_point(joined, total, drop);
+            memcpy(rq->mod_tail, joined + from, total - from);
+            rq->mod_tail_len = total - from;
+        } else {
+            memcpy(rq->mod_tail + rq->mod_tail_len, text, length);
+            rq->mod_tail_len += length;
+        }
     }
     if (res->decision == QL_DECISION_BLOCK && rq->gt->moderation == GW_MOD_BLOCK)
         return 2;

@@ -231,6 +231,11 @@ await test('answers: harmful content is blocked by moderation, also a word cut b
   const k = Array.from('ECHO:' + text).indexOf('逼');
   const s = await client.chat.completions.create({ model: `split:${k}`, stream: true, messages: [{ role: 'user', content: text }] });
   await assert.rejects(collect(s), (e) => e.error?.code === 'output_blocked' || /output_blocked|policy/.test(String(e.message)));
+  // a long answer streamed a character at a time: the check's kept tail never
+  // starts inside a word ("tycoon" 600 bytes back must not become "coon")
+  const long = 'The tycoon bought a raccoon. ' + 'We walked home together. '.repeat(25);
+  const ls = await client.chat.completions.create({ model: 'echo', stream: true, messages: [{ role: 'user', content: long }] });
+  assert.equal((await collect(ls)).text, 'ECHO:' + long);
   // ordinary answers with the traps pass; `moderation: off` lets anything through
   const ok = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: '今天的体操比赛很精彩，操作也熟练' }] });
   assert.equal(ok.choices[0].message.content, 'ECHO:今天的体操比赛很精彩，操作也熟练');
