@@ -63,15 +63,26 @@ static void text_visible(FILE *out, const uint8_t *s, size_t n)
         uint8_t b = s[i];
         uint32_t cp = b;
         size_t l = 1;
-        if (b >= 0xC0 && b < 0xE0 && i + 1 < n) {
-            cp = ((uint32_t)(b & 0x1F) << 6) | (s[i + 1] & 0x3F);
-            l = 2;
-        } else if (b >= 0xE0 && b < 0xF0 && i + 2 < n) {
-            cp = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
-            l = 3;
-        } else if (b >= 0xF0 && i + 3 < n) {
-            l = 4;
-            cp = 0x10000;
+        int valid = b < 0x80;
+        if (b >= 0xC2 && b <= 0xF4) {
+            l = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+            cp = b & (l == 2 ? 0x1F : l == 3 ? 0x0F : 0x07);
+            valid = i + l <= n;
+            for (size_t k = 1; valid && k < l; k++) {
+                if ((s[i + k] & 0xC0) != 0x80)
+                    valid = 0;
+                else
+                    cp = (cp << 6) | (s[i + k] & 0x3F);
+            }
+            if (valid && ((l == 3 && cp < 0x800) || (l == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+                          (cp >= 0xD800 && cp <= 0xDFFF)))
+                valid = 0;
+        }
+        if (!valid) {
+            /* not UTF-8: each byte shown as its value, never sent as is */
+            fprintf(out, "\\x%02X", b);
+            i++;
+            continue;
         }
         int invisible = cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) ||
                         (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||

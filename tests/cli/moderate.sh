@@ -179,6 +179,13 @@ r = json.loads(open(sys.argv[1], encoding="utf-8").readline())
 assert [(h["word"], h["start"], h["end"]) for h in r["hits"]] == [("操", 0, 3)], r["hits"][:5]
 EOF
 
+# An escape sequence inside a span (a lone lead byte, ESC) is shown as
+# bytes, never sent to the terminal.
+printf '傻\340\033[`逼\n' | "$ql" scan --moderate --lines - >"$T/esc.txt"
+grep -qF 'word harmful.cyber_violence 傻逼 [0,10) "傻\xE0\u{001B}[`逼"' "$T/esc.txt" ||
+    fail "escape in a span: $(od -c "$T/esc.txt" | head -5)"
+if grep -q "$(printf '\033')" "$T/esc.txt"; then fail "an ESC byte reached the output"; fi
+
 # 8. scan is unchanged by the lexicons
 printf '你就是个傻逼 赌博 电话13800138000\n' >"$T/pii.txt"
 "$ql" scan --format jsonl "$T/pii.txt" >"$T/scan.jsonl"
