@@ -609,6 +609,15 @@ static int severity_from(const char *s, ql_severity *out, int *signal)
     return 0;
 }
 
+/* FNV-1a of a string and a small integer: the key of the maps below. */
+static uint64_t str_hash(const char *str, uint32_t extra)
+{
+    uint64_t h = 0xCBF29CE484222325ull ^ extra;
+    for (const unsigned char *q = (const unsigned char *)str; *q; q++)
+        h = (h ^ *q) * 0x100000001B3ull;
+    return h ? h : 1;
+}
+
 /* ------------------------------------------------------- YAML parsing */
 
 typedef struct yctx {
@@ -959,6 +968,11 @@ static ql_status add_list(ql_lexicon_compiler *c, const char *name, const uint8_
     const char *file = name ? name : "<lexicon>";
     int errors = 0, oom = 0;
     size_t lineno = 0;
+    struct { uint64_t key; uint32_t rule; } *map;
+    const size_t map_cap = 8192;
+    size_t map_used = 0;
+    if (!(map = ql__calloc(a, map_cap, sizeof *map)))
+        return QL_ENOMEM;
     for (size_t pos = 0; pos < length && !oom;) {
         size_t eol = pos;
         while (eol < length && text[eol] != '\n')
@@ -1045,14 +1059,21 @@ static ql_status add_list(ql_lexicon_compiler *c, const char *name, const uint8_
             errors++;
             continue;
         }
-        /* Find or make the rule for (category, severity) of this file. */
+        /* Find or make the rule for (category, severity) of this file:
+         * a map, so a list of many categories stays linear. */
         uint32_t ridx = UINT32_MAX;
-        for (size_t i = rules0; i < c->rules.count; i++) {
-            mrule *r = &QL__VEC_AT(&c->rules, mrule, i);
-            if (strcmp(r->category, category) == 0 && r->severity == severity && r->signal == signal) {
-                ridx = (uint32_t)i;
-                break;
+        uint64_t key = str_hash(category, (uint32_t)severity * 2u + (uint32_t)signal);
+        size_t slot = (size_t)key & (map_cap - 1);
+        while (map[slot].key) {
+            if (map[slot].key == key) {
+                mrule *r = &QL__VEC_AT(&c->rules, mrule, map[slot].rule);
+                if (strcmp(r->category, category) == 0 && r->severity == severity &&
+                    r->signal == signal) {
+                    ridx = map[slot].rule;
+                    break;
+                }
             }
+            slot = (slot + 1) & (map_cap - 1);
         }
         if (ridx == UINT32_MAX) {
             mrule r;
@@ -1071,12 +1092,22 @@ static ql_status add_list(ql_lexicon_compiler *c, const char *name, const uint8_
                 oom = 1;
                 break;
             }
+            if (map_used * 2 >= map_cap) {
+                diag_add(c, file, (unsigned)lineno, 1,
+                         "too many categories and severities in one list (the limit is 4096)%s", "");
+                rule_free(a, &r);
+                errors++;
+                break;
+            }
             ridx = (uint32_t)c->rules.count;
             if (ql__vec_push(a, &c->rules, &r) != QL_OK) {
                 rule_free(a, &r);
                 oom = 1;
                 break;
             }
+            map[slot].key = key;
+            map[slot].rule = ridx;
+            map_used++;
         }
         srcword w = {ridx, 0, W_TERM, 0};
         ql_status st = pool_add(c, (const char *)f[0], fl[0], &w.text_off);
@@ -1090,6 +1121,7 @@ static ql_status add_list(ql_lexicon_compiler *c, const char *name, const uint8_
             oom = 1;
         }
     }
+    ql__free(a, map);
     if (errors || oom) {
         truncate_to(c, rules0, words0, pool0);
         return oom ? QL_ENOMEM : QL_ERULE;
@@ -1413,18 +1445,55 @@ static ql_status build_categories(ql_lexicon_compiler *c, ql_lexicon *lx)
             return QL_ENOMEM;
         lx->category_count++;
     }
-    for (size_t i = 0; i < lx->rule_count; i++) {
-        mrule *r = &lx->rules[i];
-        size_t j = 0;
-        while (j < lx->category_count && strcmp(lx->categories[j], r->category) != 0)
-            j++;
-        if (j == lx->category_count) {
-            if (!(lx->categories[j] = ql__strdup(a, r->category)))
+    /* category -> index through a map: rules and categories may be many */
+    size_t cap = 16;
+    while (cap < max * 2)
+        cap <<= 1;
+    struct { uint64_t key; uint32_t index; } *map = ql__calloc(a, cap, sizeof *map);
+    if (!map)
+        return QL_ENOMEM;
+    for (size_t i = 0; i <= lx->rule_count; i++) {
+        /* first the built-in names (i < their count), then every rule's */
+        size_t nb = sizeof category_names / sizeof *category_names;
+        const char *name = NULL;
+        mrule *r = NULL;
+        if (i == 0) {
+            for (size_t b = 0; b < nb; b++) {
+                uint64_t key = str_hash(category_names[b], 0);
+                size_t slot = (size_t)key & (cap - 1);
+                while (map[slot].key)
+                    slot = (slot + 1) & (cap - 1);
+                map[slot].key = key;
+                map[slot].index = (uint32_t)b;
+            }
+        }
+        if (i == lx->rule_count)
+            break;
+        r = &lx->rules[i];
+        name = r->category;
+        uint64_t key = str_hash(name, 0);
+        size_t slot = (size_t)key & (cap - 1);
+        size_t j = SIZE_MAX;
+        while (map[slot].key) {
+            if (map[slot].key == key && strcmp(lx->categories[map[slot].index], name) == 0) {
+                j = map[slot].index;
+                break;
+            }
+            slot = (slot + 1) & (cap - 1);
+        }
+        if (j == SIZE_MAX) {
+            j = lx->category_count;
+            if (!(lx->categories[j] = ql__strdup(a, name))) {
+                ql__free(a, map);
                 return QL_ENOMEM;
+            }
             lx->category_count++;
+            map[slot].key = key;
+            map[slot].index = (uint32_t)j;
         }
         r->category_index = (unsigned)j;
     }
+    ql__free(a, map);
     double dr = 0.5, db = 0.8;
     for (size_t i = 0; i < c->thresholds.count; i++) {
         mthreshold *t = &QL__VEC_AT(&c->thresholds, mthreshold, i);

@@ -339,6 +339,21 @@ static void test_lists_and_thresholds(void **state)
     assert_string_equal(got, "block|word custom.spam 刷屏 text 0-6;");
     ql_moderator_destroy(m);
     ql_lexicon_destroy(lx);
+
+    /* a list of 4,097 categories: refused at the 4,097th, in a moment */
+    size_t cap = 4097 * 32, used = 0;
+    char *many = malloc(cap);
+    assert_non_null(many);
+    for (int i = 0; i < 4097; i++)
+        used += (size_t)snprintf(many + used, cap - used, "w%d\tcustom.c%d\n", i, i);
+    assert_int_equal(ql_lexicon_compiler_create(NULL, &c), QL_OK);
+    assert_int_equal(ql_lexicon_compiler_add(c, "many.txt", (const uint8_t *)many, used), QL_ERULE);
+    const ql_diagnostic *d = ql_lexicon_compiler_diagnostic(c, 0);
+    assert_non_null(d);
+    assert_int_equal(d->line, 4097);
+    assert_non_null(strstr(d->message, "too many categories"));
+    ql_lexicon_compiler_destroy(c);
+    free(many);
 }
 
 /* mint-filter's Aho-Corasick misses a keyword that ends inside a longer
