@@ -111,6 +111,7 @@ typedef struct scanner_cache {
     srv_generation *gen;
     size_t          count;
     ql_moderator  **moderators;   /* per rule set, for POST /v1/moderate */
+    ql_moderator   *plain;        /* without PII rules (no doxxing): the gateway's */
     ql_scanner     *scanners[];
 } scanner_cache;
 
@@ -128,6 +129,7 @@ static void cache_destroy(void *p)
             ql_moderator_destroy(c->moderators[i]);
     }
     free(c->moderators);
+    ql_moderator_destroy(c->plain);
     srv_generation_release(c->gen);
     free(c);
 }
@@ -165,12 +167,18 @@ static ql_scanner *thread_scanner(srv_generation *gen, size_t ruleset)
 }
 
 /* This thread's moderator for the generation's lexicon, with the tenant's
- * rule set for doxxing identifiers. */
-static ql_moderator *thread_moderator(srv_generation *gen, size_t ruleset)
+ * rule set for doxxing identifiers, or (`doxxing` 0) without: the gateway
+ * finds identifiers in answers itself. */
+static ql_moderator *thread_moderator(srv_generation *gen, size_t ruleset, int doxxing)
 {
     if (!thread_scanner(gen, ruleset))
         return NULL;
     scanner_cache *c = pthread_getspecific(cache_key);
+    if (!doxxing) {
+        if (!c->plain && ql_moderator_create(gen->lexicon, NULL, NULL, &c->plain) != QL_OK)
+            c->plain = NULL;
+        return c->plain;
+    }
     if (!c->moderators && !(c->moderators = calloc(c->count, sizeof *c->moderators)))
         return NULL;
     if (!c->moderators[ruleset] &&
@@ -192,9 +200,9 @@ ql_scanner *srv_thread_scanner(srv_generation *gen, size_t ruleset)
     return thread_scanner(gen, ruleset);
 }
 
-ql_moderator *srv_thread_moderator(srv_generation *gen, size_t ruleset)
+ql_moderator *srv_thread_moderator(srv_generation *gen, size_t ruleset, int doxxing)
 {
-    return thread_moderator(gen, ruleset);
+    return thread_moderator(gen, ruleset, doxxing);
 }
 
 void srv_access_log(const char *line, size_t length)
@@ -925,7 +933,7 @@ static void handle_moderate(srv_generation *gen, const srv_tenant *tenant, json_
         fail(r, 415, "unsupported_encoding", "moderation reads UTF-8 text only");
         goto out;
     }
-    ql_moderator *m = thread_moderator(gen, tenant->ruleset);
+    ql_moderator *m = thread_moderator(gen, tenant->ruleset, 1);
     const ql_moderation *res;
     ql_status st = m ? ql_moderate(m, data, length, &res) : QL_ENOMEM;
     if (st != QL_OK) {

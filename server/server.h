@@ -157,7 +157,8 @@ char *srv_metrics_render(size_t *length);
 void srv_metrics_free(void);
 
 /* This thread's moderator for the generation's lexicon and a rule set
- * (POST /v1/moderate, the gateway's answer check); NULL when out of memory. */
-ql_moderator *srv_thread_moderator(srv_generation *gen, size_t ruleset);
+ * (POST /v1/moderate), or without PII rules when `doxxing` is 0 (the
+ * gateway's answer check); NULL when out of memory. */
+ql_moderator *srv_thread_moderator(srv_generation *gen, size_t ruleset, int doxxing);
 
 #endif
