@@ -2630,7 +2630,18 @@ static ql_status word_hits(ql_moderator *m)
     const ql_lexicon *lx = m->lx;
     mhit *h = m->hits.items;
     size_t n = m->hits.count;
-    sort_small(h, n, sizeof *h, mhit_first_cmp);
+    /* Hits come in the order their last run closed, and no word is
+     * longer than 48 runs: sorted by first run, each moves back only
+     * past the few that end in its span.  Insertion sort, linear here. */
+    for (size_t i = 1; i < n; i++) {
+        mhit x = h[i];
+        size_t j = i;
+        while (j > 0 && mhit_first_cmp(&h[j - 1], &x) > 0) {
+            h[j] = h[j - 1];
+            j--;
+        }
+        h[j] = x;
+    }
     ql_status ast = apply_allow(m);
     if (ast != QL_OK)
         return ast;
