@@ -1793,6 +1793,9 @@ struct ql_moderator {
     /* results */
     ql__vec           hits;        /* mhit */
     ql__vec           parts;       /* uint32_t: co-occurrence part hits, by rule */
+    ql__vec           touched;     /* uint32_t: rules with part hits */
+    ql__vec           group_end;   /* uint32_t: where each touched rule's hits end */
+    uint32_t         *rule_counts; /* per rule, zero between messages */
     ql__vec           allows;      /* aentry: allow hits, by rule and start */
     ql__vec           pii;         /* pii */
     ql__vec           out_hits;    /* ql_hit */
@@ -1844,13 +1847,18 @@ ql_status ql_moderator_create(const ql_lexicon *lexicon, const ql_rules *pii_rul
     m->lx = lexicon;
     ql__vec_init(&m->hits, sizeof(mhit), QL__MOD_MAX_HITS);
     ql__vec_init(&m->parts, sizeof(uint32_t), QL__MOD_MAX_HITS);
+    ql__vec_init(&m->touched, sizeof(uint32_t), QL__MOD_MAX_HITS);
+    ql__vec_init(&m->group_end, sizeof(uint32_t), QL__MOD_MAX_HITS);
     ql__vec_init(&m->allows, sizeof(aentry), QL__MOD_MAX_HITS);
     ql__vec_init(&m->pii, sizeof(pii), QL__MOD_MAX_HITS);
     ql__vec_init(&m->out_hits, sizeof(ql_hit), QL__MOD_MAX_HITS);
     ql__vec_init(&m->scores, sizeof(ql_category_score), 100000);
     ql__vec_init(&m->strings, sizeof(char *), QL__MOD_MAX_HITS);
     m->cat_score = ql__calloc(&a, lexicon->category_count + 1, sizeof *m->cat_score);
-    if (!m->cat_score) {
+    m->rule_counts = ql__calloc(&a, lexicon->rule_count + 1, sizeof *m->rule_counts);
+    if (!m->cat_score || !m->rule_counts) {
+        ql__free(&a, m->cat_score);
+        ql__free(&a, m->rule_counts);
         ql__free(&a, m);
         return QL_ENOMEM;
     }
@@ -1858,6 +1866,7 @@ ql_status ql_moderator_create(const ql_lexicon *lexicon, const ql_rules *pii_rul
         ql_status st = ql_scanner_create(pii_rules, &a, &m->scanner);
         if (st != QL_OK) {
             ql__free(&a, m->cat_score);
+            ql__free(&a, m->rule_counts);
             ql__free(&a, m);
             return st;
         }
@@ -1877,6 +1886,9 @@ void ql_moderator_destroy(ql_moderator *m)
     ql_scanner_destroy(m->scanner);
     ql__vec_free(&a, &m->hits);
     ql__vec_free(&a, &m->parts);
+    ql__vec_free(&a, &m->touched);
+    ql__vec_free(&a, &m->group_end);
+    ql__free(&a, m->rule_counts);
     ql__vec_free(&a, &m->allows);
     ql__vec_free(&a, &m->pii);
     ql__vec_free(&a, &m->out_hits);
@@ -2762,56 +2774,75 @@ static ql_status cooccurrence_rule(ql_moderator *m, size_t ri, const uint32_t *i
     return QL_OK;
 }
 
-static _Thread_local const ql_moderator *part_sort_m;
-
-static int part_cmp(const void *a, const void *b)
-{
-    const mhit *h = part_sort_m->hits.items;
-    const mword *words = part_sort_m->lx->words;
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    uint32_t rx = words[h[x].word].rule, ry = words[h[y].word].rule;
-    if (rx != ry)
-        return rx < ry ? -1 : 1;
-    return x < y ? -1 : x > y;   /* hits are in seq_first order already */
-}
-
 /* Co-occurrence: all parts of a rule within `within` characters of the
  * view, one hit per rule and message over the first window found.  The
- * part hits are grouped by rule first, so each rule sees only its own. */
+ * part hits are grouped by rule first (a counting sort over the rules
+ * that have some, keeping the hits' order), so each rule sees only its
+ * own and a message full of one-character parts stays linear. */
 static ql_status cooccurrence(ql_moderator *m)
 {
     const ql_lexicon *lx = m->lx;
     const mhit *h = m->hits.items;
-    size_t n = m->hits.count;
-    m->parts.count = 0;
+    size_t n = m->hits.count, np = 0;
+    uint32_t *cnt = m->rule_counts;
+    m->touched.count = 0;
     for (size_t i = 0; i < n; i++) {
-        if (lx->words[h[i].word].kind != W_PART || (h[i].flags & HIT_DROPPED))
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind != W_PART || (h[i].flags & HIT_DROPPED))
             continue;
-        uint32_t k = (uint32_t)i;
-        if (ql__vec_push(&m->allocator, &m->parts, &k) != QL_OK)
+        if (cnt[w->rule]++ == 0 &&
+            ql__vec_push(&m->allocator, &m->touched, &w->rule) != QL_OK) {
+            /* the counts must be zero for the next message */
+            cnt[w->rule] = 0;
+            for (size_t k = 0; k < m->touched.count; k++)
+                cnt[QL__VEC_AT(&m->touched, uint32_t, k)] = 0;
             return QL_ENOMEM;
+        }
+        np++;
+    }
+    if (!np)
+        return QL_OK;
+    uint32_t *rules = m->touched.items;
+    size_t nr = m->touched.count;
+    /* in rule order, so hits and scores come out the same every time */
+    for (size_t a = 1; a < nr; a++) {
+        uint32_t x = rules[a];
+        size_t b = a;
+        while (b > 0 && rules[b - 1] > x) {
+            rules[b] = rules[b - 1];
+            b--;
+        }
+        rules[b] = x;
+    }
+    if (ql__vec_reserve(&m->allocator, &m->parts, np) != QL_OK ||
+        ql__vec_reserve(&m->allocator, &m->group_end, nr) != QL_OK) {
+        for (size_t k = 0; k < nr; k++)
+            cnt[rules[k]] = 0;
+        return QL_ENOMEM;
+    }
+    uint32_t *ends = m->group_end.items;
+    uint32_t off = 0;
+    for (size_t k = 0; k < nr; k++) {
+        uint32_t c = cnt[rules[k]];
+        cnt[rules[k]] = off;          /* now: where the rule's next hit goes */
+        off += c;
+        ends[k] = off;
     }
     uint32_t *idx = m->parts.items;
-    size_t np = m->parts.count;
-    if (np > 1) {
-        /* qsort has no context argument in C11: a thread-local holds the
-         * moderator for part_cmp, set just before. */
-        part_sort_m = m;
-        qsort(idx, np, sizeof *idx, part_cmp);
+    for (size_t i = 0; i < n; i++) {
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind != W_PART || (h[i].flags & HIT_DROPPED))
+            continue;
+        idx[cnt[w->rule]++] = (uint32_t)i;
     }
-    for (size_t a = 0; a < np;) {
-        uint32_t rule = lx->words[h[idx[a]].word].rule;
-        size_t b = a;
-        while (b < np && lx->words[h[idx[b]].word].rule == rule)
-            b++;
-        if (lx->rules[rule].parts) {
-            ql_status st = cooccurrence_rule(m, rule, idx + a, b - a);
-            if (st != QL_OK)
-                return st;
-        }
-        a = b;
+    ql_status st = QL_OK;
+    for (size_t k = 0; k < nr; k++) {
+        uint32_t begin = k ? ends[k - 1] : 0;
+        if (st == QL_OK && lx->rules[rules[k]].parts)
+            st = cooccurrence_rule(m, rules[k], idx + begin, ends[k] - begin);
+        cnt[rules[k]] = 0;
     }
-    return QL_OK;
+    return st;
 }
 
 static int strong_identifier(const char *type)
