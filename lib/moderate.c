@@ -47,7 +47,6 @@
 #define QL__MOD_MAX_WORDS  4000000u
 #define QL__MOD_MAX_PARTS  8u      /* words of one co-occurrence rule */
 #define QL__MOD_MAX_HITS   (1u << 24)
-#define QL__MOD_MAX_VARIANTS 16u   /* pinyin spellings of one word */
 
 /* ------------------------------------------------------------ classes */
 
@@ -307,19 +306,6 @@ static inline int utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
     return len;
 }
 
-static size_t utf8_put(uint32_t cp, char *out)
-{
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
-    if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F)); return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* ------------------------------------------------------------ lexicon */
 
 typedef enum role {
@@ -443,10 +429,9 @@ struct ql_lexicon {
 #define PAIR_LO 0x3400u
 #define PAIR_HI 0xA000u
 
-static inline int pair_maybe(const ql_lexicon *lx, uint32_t c1, uint32_t c0)
+static inline int pair_maybe(const uint64_t *pairs, unsigned sh, uint32_t c1, uint32_t c0)
 {
-    unsigned sh = lx->pair_shift;
-    const uint64_t *line = lx->pairs + ((size_t)(c0 - PAIR_LO) << (sh - 6));
+    const uint64_t *line = pairs + ((size_t)(c0 - PAIR_LO) << (sh - 6));
     uint32_t h = c1 * 0x9E3779B1u;
     uint32_t a = h >> (32 - sh), b = (h >> 12) & ((1u << sh) - 1);
     return (line[a >> 6] >> (a & 63)) & (line[b >> 6] >> (b & 63)) & 1;
@@ -2088,7 +2073,7 @@ static inline __attribute__((always_inline)) void close_run(ql_moderator *m)
         if (!(lengths & (1u << k)))
             continue;
         if (k == 2 && !v->is_word && c[0] >= PAIR_LO && c[0] < PAIR_HI &&
-            !pair_maybe(lx, c[1], c[0]))
+            !pair_maybe(lx->pairs, lx->pair_shift, c[1], c[0]))
             continue;
         const bucket *bk = lookup(lx, key_pack(k, c));
         if (bk)
@@ -2252,13 +2237,8 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         }
         if (want2 && ends_word(endn, c0) && seq - break_seq >= 2) {
             uint32_t c1 = ring[(seq - 2) % QL__MOD_RING].kc;
-            if (c0 >= PAIR_LO && c0 < PAIR_HI) {
-                const uint64_t *line = pairs + ((size_t)(c0 - PAIR_LO) << (pair_shift - 6));
-                uint32_t hh = c1 * 0x9E3779B1u;
-                uint32_t ba = hh >> (32 - pair_shift), bb = (hh >> 12) & ((1u << pair_shift) - 1);
-                if (!((line[ba >> 6] >> (ba & 63)) & (line[bb >> 6] >> (bb & 63)) & 1))
-                    goto next;
-            }
+            if (c0 >= PAIR_LO && c0 < PAIR_HI && !pair_maybe(pairs, pair_shift, c1, c0))
+                goto next;
             uint32_t c[2] = {c0, c1};
             const bucket *bk = lookup(lx, key_pack(2, c));
             if (bk) {
@@ -3070,9 +3050,4 @@ uint32_t ql__moderate_fold(uint32_t cp, int *noise)
     if (noise)
         *noise = (FOLD_CLASS(e) & C_NOISE) != 0;
     return FOLD_CP(e);
-}
-
-size_t ql__moderate_utf8(uint32_t cp, char *out)
-{
-    return utf8_put(cp, out);
 }

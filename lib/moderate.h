@@ -33,6 +33,5 @@ extern const size_t      ql__english_count;
 
 /* For tests: the folded form of one character, whether it is noise. */
 uint32_t ql__moderate_fold(uint32_t cp, int *noise);
-size_t   ql__moderate_utf8(uint32_t cp, char *out);
 
 #endif
