@@ -36,17 +36,24 @@ static int resolve(const char *config_path, const char *path, char *out, size_t 
     return snprintf(out, size, "%s/%s", dirname(dir), path) < (int)size ? 0 : -1;
 }
 
-static void add_diagnostics(ql_compiler *c, srv_build_error *err)
+/* One diagnostic (rule or lexicon file) into a failed build's list, up to
+ * SRV_DIAG_MAX of them. */
+static void add_diagnostic(srv_build_error *err, const ql_diagnostic *d)
 {
     if (!err->diagnostics)
         err->diagnostics = json_array();
-    for (size_t i = 0; err->diagnostics && i < ql_compiler_diagnostic_count(c) && i < SRV_DIAG_MAX; i++) {
-        const ql_diagnostic *d = ql_compiler_diagnostic(c, i);
-        json_array_append_new(err->diagnostics,
-                              json_pack("{s:s,s:i,s:i,s:s}", "file", d->file ? d->file : "",
-                                        "line", (json_int_t)d->line, "column", (json_int_t)d->column,
-                                        "message", d->message ? d->message : ""));
-    }
+    if (!err->diagnostics || json_array_size(err->diagnostics) >= SRV_DIAG_MAX)
+        return;
+    json_array_append_new(err->diagnostics,
+                          json_pack("{s:s,s:i,s:i,s:s}", "file", d->file ? d->file : "",
+                                    "line", (json_int_t)d->line, "column", (json_int_t)d->column,
+                                    "message", d->message ? d->message : ""));
+}
+
+static void add_diagnostics(ql_compiler *c, srv_build_error *err)
+{
+    for (size_t i = 0; i < ql_compiler_diagnostic_count(c); i++)
+        add_diagnostic(err, ql_compiler_diagnostic(c, i));
 }
 
 /* The moderation lexicon: the built-in lexicons unless `builtin: false`,
@@ -110,15 +117,8 @@ static ql_lexicon *build_lexicon(const char *config_path, json_t *section, srv_b
     }
     goto out;
 diag:
-    if (!err->diagnostics)
-        err->diagnostics = json_array();
-    for (size_t d = 0; err->diagnostics && d < ql_lexicon_compiler_diagnostic_count(c) && d < SRV_DIAG_MAX; d++) {
-        const ql_diagnostic *dg = ql_lexicon_compiler_diagnostic(c, d);
-        json_array_append_new(err->diagnostics,
-                              json_pack("{s:s,s:i,s:i,s:s}", "file", dg->file ? dg->file : "",
-                                        "line", (json_int_t)dg->line, "column", (json_int_t)dg->column,
-                                        "message", dg->message ? dg->message : ""));
-    }
+    for (size_t d = 0; d < ql_lexicon_compiler_diagnostic_count(c); d++)
+        add_diagnostic(err, ql_lexicon_compiler_diagnostic(c, d));
 out:
     ql_lexicon_compiler_destroy(c);
     return lx;
