@@ -847,6 +847,26 @@ static int optional_string(json_t *body, const char *name, const char **out, rep
 
 /* ------------------------------------------------------------ endpoints */
 
+/* `,"receipt":{...}` for a scan or moderation of `data`: that it took
+ * place, recorded with the content's hash (never the content) and the
+ * masked findings.  0, or -1 with `r` filled in. */
+static int scan_receipt(srv_generation *gen, const request *rq, const ql_evidence_finding *findings,
+                        size_t count, const uint8_t *data, size_t length, tbuf *text, reply *r)
+{
+    char version[64];
+    ql_evidence_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = QL_EVIDENCE_SCAN_RECEIPT;
+    rec.tenant = rq->tenant;    /* the key's name, also for keys on the defaults */
+    rec.ruleset_version = ruleset_version(version, sizeof version);
+    rec.findings = findings;
+    rec.finding_count = count;
+    rec.content = data;
+    rec.content_length = length;
+    tb_lit(text, ",\"receipt\":");
+    return evidence_append(gen, &rec, text, r);
+}
+
 static void handle_scan(srv_generation *gen, const srv_tenant *tenant, json_t *body,
                         request *rq, reply *r)
 {
@@ -874,23 +894,8 @@ static void handle_scan(srv_generation *gen, const srv_tenant *tenant, json_t *b
         tb_lit(&text, "]");
         rq->findings = c.count;
         r->status = 200;
-        if (c.evidence) {
-            /* That this scan took place: the content's hash, never the
-             * content itself, and the masked findings. */
-            char version[64];
-            ql_evidence_record rec;
-            memset(&rec, 0, sizeof rec);
-            rec.kind = QL_EVIDENCE_SCAN_RECEIPT;
-            rec.tenant = rq->tenant;    /* the key's name, also for keys on the defaults */
-            rec.ruleset_version = ruleset_version(version, sizeof version);
-            rec.findings = ev.items;
-            rec.finding_count = ev.count;
-            rec.content = data;
-            rec.content_length = length;
-            tb_lit(&text, ",\"receipt\":");
-            if (evidence_append(gen, &rec, &text, r) != 0)
-                goto out;
-        }
+        if (c.evidence && scan_receipt(gen, rq, ev.items, ev.count, data, length, &text, r) != 0)
+            goto out;
         tb_lit(&text, "}");
         if (text.failed) {
             fail(r, 500, "internal", "out of memory");
@@ -990,21 +995,8 @@ static void handle_moderate(srv_generation *gen, const srv_tenant *tenant, json_
     }
     tb_lit(&text, "]");
     rq->findings = res->hit_count;
-    if (json_is_true(want)) {
-        char version[64];
-        ql_evidence_record rec;
-        memset(&rec, 0, sizeof rec);
-        rec.kind = QL_EVIDENCE_SCAN_RECEIPT;
-        rec.tenant = rq->tenant;
-        rec.ruleset_version = ruleset_version(version, sizeof version);
-        rec.findings = ev;
-        rec.finding_count = res->hit_count;
-        rec.content = data;
-        rec.content_length = length;
-        tb_lit(&text, ",\"receipt\":");
-        if (evidence_append(gen, &rec, &text, r) != 0)
-            goto out;
-    }
+    if (json_is_true(want) && scan_receipt(gen, rq, ev, res->hit_count, data, length, &text, r) != 0)
+        goto out;
     tb_lit(&text, "}");
     if (text.failed) {
         fail(r, 500, "internal", "out of memory");
