@@ -14,9 +14,11 @@
  *                Each run keeps the original bytes it came from, so a hit
  *                reports the original span.
  *   index        every lexicon word, compiled into runs the same way, is
- *                indexed by its last two runs (one for one-run words); a
- *                bitmap in front of the hash table rejects most positions
- *                with one memory access.  Words are checked backwards from
+ *                indexed by its last runs (two for Chinese, six for Latin
+ *                endings, fewer for shorter words); small filters that
+ *                stay in cache (end characters, a Bloom filter of the
+ *                last two characters, one of Latin endings) and a bitmap
+ *                in front of the hash table reject most positions.  Words are checked backwards from
  *                the run that just closed, so every word ending there is
  *                found, whatever partial matches overlap it.
  *   finish       allow-list phrases, containment, co-occurrence, doxxing
@@ -64,6 +66,12 @@ enum {
 #define FOLD_CLASS(e) ((e) >> 24)
 
 static uint32_t        g_fold[0x10000];
+/* Chinese characters that fold to themselves (all but the traditional
+ * ones), a bit each: 3.4 KB that stay in L1 where the 84 KB of g_fold
+ * they stand for would miss (docs/bench.md, "Moderation"). */
+#define CJK_PLAIN_LO 0x3400u
+#define CJK_PLAIN_HI 0xA000u
+static uint64_t        g_cjk_plain[(CJK_PLAIN_HI - CJK_PLAIN_LO) / 64];
 static pthread_once_t  g_fold_once = PTHREAD_ONCE_INIT;
 
 /* Look-alikes of Latin letters that NFKC leaves alone, by the code point
@@ -236,6 +244,9 @@ static void fold_init(void)
 {
     for (uint32_t cp = 0; cp < 0x10000; cp++)
         g_fold[cp] = fold_compute(cp);
+    for (uint32_t cp = CJK_PLAIN_LO; cp < CJK_PLAIN_HI; cp++)
+        if (g_fold[cp] == (cp | ((uint32_t)C_CJK << 24)))
+            g_cjk_plain[(cp - CJK_PLAIN_LO) >> 6] |= 1ull << ((cp - CJK_PLAIN_LO) & 63);
 }
 
 static inline uint32_t fold(uint32_t cp)
@@ -418,33 +429,50 @@ struct ql_lexicon {
      * no word, and are passed over without hashing. */
     uint64_t   end1[1024];
     uint64_t   endn[1024];
-    /* For words ending in two Chinese characters (c1 c0, c0 in the main
-     * CJK blocks): a 512-bit Bloom filter per c0 of the c1 before it, one
-     * cache line each.  Text uses a few thousand characters, so their
-     * lines stay in cache where one big bitmap would miss. */
+    /* The same kind of filter of the last two runs (two-run words) or
+     * last three (longer words) of the words that may end in a Latin
+     * letter or digit: a Latin word of the text that ends no word (most
+     * of them: numbers, hex, English) costs a load, not its keys and
+     * lookups. */
+    uint64_t  *endl;
+    unsigned   endl_bits;      /* log2 of the number of 64-bit words */
+    /* For words whose key is their last two characters (c1 c0: all
+     * words ending in Chinese): a blocked Bloom filter of the pairs, two
+     * bits in one 64-bit word a pair, 16 to 32 bits a word.  It is small
+     * (64 KiB for 20,000 words) so it stays in L2 where one line per
+     * character (442 KiB) missed; most characters of the text end no
+     * pair of the lexicon and stop here. */
     uint64_t  *pairs;
-    unsigned   pair_shift;     /* log2 of a line's bits: 7 or 9 */
+    unsigned   pair_bits;      /* log2 of the number of 64-bit words */
 };
 
-#define PAIR_LO 0x3400u
-#define PAIR_HI 0xA000u
-
-static inline int pair_maybe(const uint64_t *pairs, unsigned sh, uint32_t c1, uint32_t c0)
+static inline uint64_t pair_hash(uint32_t c1, uint32_t c0)
 {
-    const uint64_t *line = pairs + ((size_t)(c0 - PAIR_LO) << (sh - 6));
-    uint32_t h = c1 * 0x9E3779B1u;
-    uint32_t a = h >> (32 - sh), b = (h >> 12) & ((1u << sh) - 1);
-    return (line[a >> 6] >> (a & 63)) & (line[b >> 6] >> (b & 63)) & 1;
+    return (((uint64_t)c1 << 21) | c0) * 0x9E3779B97F4A7C15ull;
 }
 
-static inline void pair_add(ql_lexicon *lx, uint32_t c1, uint32_t c0)
+static inline uint64_t pair_mask(uint64_t h)
 {
-    unsigned sh = lx->pair_shift;
-    uint64_t *line = lx->pairs + ((size_t)(c0 - PAIR_LO) << (sh - 6));
-    uint32_t h = c1 * 0x9E3779B1u;
-    uint32_t a = h >> (32 - sh), b = (h >> 12) & ((1u << sh) - 1);
-    line[a >> 6] |= 1ull << (a & 63);
-    line[b >> 6] |= 1ull << (b & 63);
+    return (1ull << ((h >> 20) & 63)) | (1ull << ((h >> 26) & 63));
+}
+
+static inline int pair_maybe(const uint64_t *pairs, unsigned bits, uint32_t c1, uint32_t c0)
+{
+    uint64_t h = pair_hash(c1, c0), want = pair_mask(h);
+    return (pairs[h >> (64 - bits)] & want) == want;
+}
+
+static inline uint64_t endl_hash(uint32_t c0, uint32_t c1, uint32_t c2, unsigned three)
+{
+    return ((((uint64_t)c2 << 42) | ((uint64_t)c1 << 21) | c0) ^ ((uint64_t)three << 63)) *
+           0xC2B2AE3D27D4EB4Full;
+}
+
+static inline int endl_maybe(const uint64_t *endl, unsigned bits, uint32_t c0, uint32_t c1,
+                             uint32_t c2, unsigned three)
+{
+    uint64_t h = endl_hash(c0, c1, c2, three), want = pair_mask(h);
+    return (endl[h >> (64 - bits)] & want) == want;
 }
 
 static inline int ends_word(const uint64_t *bits, uint32_t kc)
@@ -1384,8 +1412,6 @@ static ql_status compiled_add(ql_lexicon *lx, ql__vec *words, ql__vec *runs, ql_
     uint32_t last = keyclass(r[nr - 1].cp);
     if (last < 0x10000)
         (nr == 1 ? lx->end1 : lx->endn)[last >> 6] |= 1ull << (last & 63);
-    if (klen == 2 && last >= PAIR_LO && last < PAIR_HI)
-        pair_add(lx, keyclass(r[nr - 2].cp), last);
     ql_status st = ql__vec_push(a, words, &w);
     if (st == QL_OK)
         st = ql__vec_push(a, keys, &k);
@@ -1409,6 +1435,7 @@ void ql_lexicon_destroy(ql_lexicon *lx)
     ql__free(&a, lx->table);
     ql__free(&a, lx->bitmap);
     ql__free(&a, lx->pairs);
+    ql__free(&a, lx->endl);
     ql__free(&a, lx->categories);
     ql__free(&a, lx->review);
     ql__free(&a, lx->block);
@@ -1501,6 +1528,55 @@ static ql_status build_categories(ql_lexicon_compiler *c, ql_lexicon *lx)
     return QL_OK;
 }
 
+/* A blocked Bloom filter of n keys, 16 bits or more a key, in whole
+ * 64-bit words: 2^*bits of them. */
+static uint64_t *filter_alloc(const ql_allocator *a, size_t n, unsigned *bits)
+{
+    unsigned b = 6;
+    while (b < 26 && ((size_t)1 << b) * 64 < n * 16)
+        b++;
+    *bits = b;
+    return ql__calloc(a, (size_t)1 << b, sizeof(uint64_t));
+}
+
+/* The pair filter (words ending in two characters that are not Latin)
+ * and the Latin-end filter (words that may end in a Latin letter or
+ * digit: all but those ending in a Chinese character), over the compiled
+ * words. */
+static ql_status build_filters(ql_lexicon *lx, const ql__vec *words, const ql__vec *runs)
+{
+    size_t npair = 0, nlatin = 0;
+    for (size_t i = 0; i < words->count; i++) {
+        const mword *w = &QL__VEC_AT(words, mword, i);
+        const mrun *r = &QL__VEC_AT(runs, mrun, w->run_off);
+        if (w->nruns >= 2 && !w->latin_last)
+            npair++;
+        if (w->nruns >= 2 && !(FOLD_CLASS(fold(r[w->nruns - 1].cp)) & C_CJK))
+            nlatin++;
+    }
+    lx->pairs = filter_alloc(&lx->allocator, npair, &lx->pair_bits);
+    lx->endl = filter_alloc(&lx->allocator, nlatin, &lx->endl_bits);
+    if (!lx->pairs || !lx->endl)
+        return QL_ENOMEM;
+    for (size_t i = 0; i < words->count; i++) {
+        const mword *w = &QL__VEC_AT(words, mword, i);
+        const mrun *r = &QL__VEC_AT(runs, mrun, w->run_off);
+        unsigned nr = w->nruns;
+        if (nr < 2)
+            continue;
+        uint32_t c0 = keyclass(r[nr - 1].cp), c1 = keyclass(r[nr - 2].cp);
+        if (!w->latin_last) {
+            uint64_t h = pair_hash(c1, c0);
+            lx->pairs[h >> (64 - lx->pair_bits)] |= pair_mask(h);
+        }
+        if (!(FOLD_CLASS(fold(r[nr - 1].cp)) & C_CJK)) {
+            uint64_t h = endl_hash(c0, c1, nr >= 3 ? keyclass(r[nr - 3].cp) : 0, nr >= 3);
+            lx->endl[h >> (64 - lx->endl_bits)] |= pair_mask(h);
+        }
+    }
+    return QL_OK;
+}
+
 ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
 {
     if (!c || !out)
@@ -1513,10 +1589,6 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
     lx->allocator = c->allocator;
     ql_status st = QL_ENOMEM;
     ql__vec words, runs, keys, pool;
-    /* 128 bits a character while there are few words (the lines of the
-     * characters text uses then fit in L1), 512 beyond 30,000. */
-    lx->pair_shift = c->words.count > 30000 ? 9 : 7;
-    lx->pairs = ql__calloc(a, (size_t)(PAIR_HI - PAIR_LO) << (lx->pair_shift - 6), sizeof *lx->pairs);
     ql__vec_init(&words, sizeof(mword), (size_t)QL__MOD_MAX_WORDS * 4);
     ql__vec_init(&runs, sizeof(mrun), (size_t)1 << 28);
     ql__vec_init(&keys, sizeof(keyed), (size_t)QL__MOD_MAX_WORDS * 4);
@@ -1542,7 +1614,7 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
         goto fail;
     st = QL_ENOMEM;
     /* The string pool is copied whole; pinyin forms are appended. */
-    if (!lx->pairs || ql__vec_reserve(a, &pool, c->pool.count + 1) != QL_OK)
+    if (ql__vec_reserve(a, &pool, c->pool.count + 1) != QL_OK)
         goto fail;
     if (c->pool.count)
         memcpy(pool.items, c->pool.items, c->pool.count);
@@ -1602,6 +1674,9 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
                 goto fail;
         }
     }
+
+    if ((st = build_filters(lx, &words, &runs)) != QL_OK)
+        goto fail;
 
     /* Group word ids by key: a hash table of buckets over the sorted ids,
      * with a bitmap in front of it. */
@@ -1680,12 +1755,10 @@ size_t ql_lexicon_rule_count(const ql_lexicon *lx)
     return lx ? lx->rule_count : 0;
 }
 
-static inline const bucket *lookup(const ql_lexicon *lx, uint64_t k)
+/* The words keyed k, h = key_hash(k), or NULL, without the bitmap (for
+ * keys a filter of its own has let through). */
+static inline const bucket *probe(const ql_lexicon *lx, uint64_t k, uint64_t h)
 {
-    uint64_t h = key_hash(k);
-    uint64_t b = (h >> 37) & lx->bitmap_mask;
-    if (!(lx->bitmap[b >> 6] & (1ull << (b & 63))))
-        return NULL;
     size_t slot = (h >> 24) & lx->table_mask;
     for (;;) {
         const bucket *bk = &lx->table[slot];
@@ -1695,6 +1768,15 @@ static inline const bucket *lookup(const ql_lexicon *lx, uint64_t k)
             return NULL;
         slot = (slot + 1) & lx->table_mask;
     }
+}
+
+static inline const bucket *lookup(const ql_lexicon *lx, uint64_t k)
+{
+    uint64_t h = key_hash(k);
+    uint64_t b = (h >> 37) & lx->bitmap_mask;
+    if (!(lx->bitmap[b >> 6] & (1ull << (b & 63))))
+        return NULL;
+    return probe(lx, k, h);
 }
 
 /* ------------------------------------------------------------ moderator */
@@ -2046,6 +2128,17 @@ static inline __attribute__((always_inline)) void close_run(ql_moderator *m)
     if (v->is_word && v->after_word)
         return;
     const ql_lexicon *lx = m->lx;
+    if (v->is_word) {
+        /* The end of a Latin word: most end no lexicon word (numbers,
+         * hex, English).  Runs before the view's start or a break are
+         * stale here, which only lets a filter pass that the lengths
+         * below then exclude. */
+        uint32_t c1 = m->ring[(m->seq - 2) % QL__MOD_RING].kc;
+        uint32_t c2 = m->ring[(m->seq - 3) % QL__MOD_RING].kc;
+        if (!ends_word(lx->end1, v->kc) && !endl_maybe(lx->endl, lx->endl_bits, v->kc, c1, 0, 0) &&
+            !endl_maybe(lx->endl, lx->endl_bits, v->kc, c1, c2, 1))
+            return;
+    }
     uint64_t avail = m->seq - m->break_seq;
     unsigned kmax = v->is_word ? QL__MOD_KEY_LATIN : QL__MOD_KEY_CJK;
     if (avail < kmax)
@@ -2058,22 +2151,31 @@ static inline __attribute__((always_inline)) void close_run(ql_moderator *m)
     if (!lengths)
         return;
     uint32_t c[QL__MOD_KEY_LATIN] = {v->kc};
+    /* A word ending in a Latin letter keyed by fewer than six runs is
+     * exactly those runs, so it starts at the first of them: no word
+     * starts at a letter inside a word (Latin words are whole words).
+     * Worked out without branches: which way they go is noise to the
+     * branch predictor. */
+    unsigned inner = 0;
     for (unsigned k = 2; k <= kmax; k++) {
         const vrun *r = &m->ring[(m->seq - k) % QL__MOD_RING];
         c[k - 1] = r->kc;
-        /* A word ending in a Latin letter keyed by fewer than four runs
-         * is exactly those runs, so it starts at this one: no word starts
-         * at a letter inside a word (Latin words are whole words). */
-        if (v->is_word && k < QL__MOD_KEY_LATIN && r->is_word && r->before_word)
-            lengths &= ~(1u << k);
+        inner |= (unsigned)(r->is_word & r->before_word) << k;
     }
-    if (v->is_word && v->before_word)
-        lengths &= ~2u;
-    for (unsigned k = 1; k <= kmax; k++) {
-        if (!(lengths & (1u << k)))
-            continue;
-        if (k == 2 && !v->is_word && c[0] >= PAIR_LO && c[0] < PAIR_HI &&
-            !pair_maybe(lx->pairs, lx->pair_shift, c[1], c[0]))
+    inner |= (unsigned)v->before_word << 1;
+    if (v->is_word)
+        lengths &= ~(inner & ((1u << QL__MOD_KEY_LATIN) - 1));
+    lengths &= (2u << kmax) - 1;
+    if (v->is_word) {
+        if ((lengths & 4u) && !endl_maybe(lx->endl, lx->endl_bits, c[0], c[1], 0, 0))
+            lengths &= ~4u;
+        if ((lengths & ~7u) && !endl_maybe(lx->endl, lx->endl_bits, c[0], c[1], c[2], 1))
+            lengths &= 7u;
+    }
+    while (lengths) {
+        unsigned k = (unsigned)__builtin_ctz(lengths);
+        lengths &= lengths - 1;
+        if (k == 2 && !v->is_word && !pair_maybe(lx->pairs, lx->pair_bits, c[1], c[0]))
             continue;
         const bucket *bk = lookup(lx, key_pack(k, c));
         if (bk)
@@ -2182,7 +2284,7 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
      * the compiler knows, and it would load them again each time. */
     const uint64_t *const endn = lx->endn, *const end1 = lx->end1;
     const uint64_t *const pairs = lx->pairs;
-    const unsigned pair_shift = lx->pair_shift;
+    const unsigned pair_bits = lx->pair_bits;
     const uint64_t break_seq = m->break_seq;
     vrun *const ring = m->ring;
     uint64_t seq = m->seq;
@@ -2194,7 +2296,11 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         if (((b0 & 0xF0) ^ 0xE0) | ((b1 & 0xC0) ^ 0x80) | ((b2 & 0xC0) ^ 0x80))
             break;
         uint32_t cp = ((uint32_t)(b0 & 0x0F) << 12) | ((uint32_t)(b1 & 0x3F) << 6) | (b2 & 0x3F);
-        uint32_t e = g_fold[cp];
+        uint32_t o = cp - CJK_PLAIN_LO, e;
+        if (o < CJK_PLAIN_HI - CJK_PLAIN_LO && ((g_cjk_plain[o >> 6] >> (o & 63)) & 1))
+            e = cp | ((uint32_t)C_CJK << 24);
+        else
+            e = g_fold[cp];
         uint32_t f = FOLD_CP(e);
         unsigned cls = FOLD_CLASS(e);
         if (cp < 0x800)
@@ -2237,10 +2343,11 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         }
         if (want2 && ends_word(endn, c0) && seq - break_seq >= 2) {
             uint32_t c1 = ring[(seq - 2) % QL__MOD_RING].kc;
-            if (c0 >= PAIR_LO && c0 < PAIR_HI && !pair_maybe(pairs, pair_shift, c1, c0))
+            if (!pair_maybe(pairs, pair_bits, c1, c0))
                 goto next;
             uint32_t c[2] = {c0, c1};
-            const bucket *bk = lookup(lx, key_pack(2, c));
+            uint64_t k = key_pack(2, c);
+            const bucket *bk = probe(lx, k, key_hash(k));
             if (bk) {
                 m->seq = seq;
                 check_bucket(m, bk);
