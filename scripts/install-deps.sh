@@ -15,7 +15,7 @@ esac
 
 PACKAGES="build-essential cmake pkg-config
 $MATCHER libpcre2-dev libyaml-dev libcmocka-dev libssl-dev libsqlite3-dev
-ripgrep python3 libmicrohttpd-dev libjansson-dev curl
+ripgrep python3 python3-yaml libmicrohttpd-dev libjansson-dev curl
 libcurl4-openssl-dev libutf8proc-dev unicode-data opencc wamerican"
 
 missing=""

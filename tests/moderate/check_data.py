@@ -139,13 +139,34 @@ def mini_yaml(text):
     return doc
 
 
-def load_yaml(path):
-    text = open(path, encoding="utf-8").read()
+def _yaml_module():
+    """PyYAML: this python's, or Debian's python3-yaml (scripts/install-deps.sh
+    installs it) when this python is another one (pyenv)."""
     try:
         import yaml  # noqa
-        return yaml.safe_load(text)
+        return yaml
     except ImportError:
-        return mini_yaml(text)
+        pass
+    for d in glob.glob("/usr/lib/python3/dist-packages"):
+        if d not in sys.path:
+            sys.path.append(d)
+            try:
+                import yaml  # noqa
+                return yaml
+            except ImportError:
+                sys.path.remove(d)
+    return None
+
+
+def load_yaml(path):
+    text = open(path, encoding="utf-8").read()
+    yaml = _yaml_module()
+    if yaml is not None:
+        return yaml.safe_load(text)
+    if re.search(r"(^|[\s\[,:])[&*][A-Za-z_]", text, re.M):
+        sys.exit("check_data.py: %s uses YAML anchors; install python3-yaml "
+                 "(scripts/install-deps.sh does)" % path)
+    return mini_yaml(text)
 
 
 # ------------------------------------------------ traditional, pinyin ----
@@ -521,9 +542,13 @@ def load_lexicons():
     docs = []
     for f in files:
         where = os.path.relpath(f, ROOT)
-        short = os.path.basename(f)[:-5]
-        if short not in CATEGORIES:
-            err(where, "unknown lexicon file (one file per category: %s)" % ", ".join(CATEGORIES))
+        stem = os.path.basename(f)[:-5]
+        # One file per category, or more: <category>_<part>.yaml
+        short = max((c for c in CATEGORIES if stem == c or stem.startswith(c + "_")),
+                    key=len, default=None)
+        if short is None:
+            err(where, "unknown lexicon file (files are named after a category, "
+                "<category>.yaml or <category>_<part>.yaml: %s)" % ", ".join(CATEGORIES))
             continue
         try:
             doc = load_yaml(f)
@@ -534,7 +559,8 @@ def load_lexicons():
         for r in doc.get("rules") or []:
             for k in ("words", "allow", "all"):
                 for w in r.get(k) or []:
-                    allchars.extend(str(w))
+                    for x in (w if isinstance(w, list) else [w]):
+                        allchars.extend(str(x))
     t2s_prime(allchars)
     for f, where, short, doc in docs:
         if doc.get("version") != 1:
@@ -549,8 +575,9 @@ def load_lexicons():
             for k in r:
                 if k not in known:
                     err(w, "unknown key %r" % k)
-            if not re.fullmatch(r"lex\.%s\.[a-z0-9_.]+" % re.escape(short), str(rid)):
-                err(w, "id must be lex.%s.<name> with [a-z0-9_.]" % short)
+            if not re.fullmatch(r"lex\.%s[a-z0-9_]*\.[a-z0-9_.]+" % re.escape(short), str(rid)):
+                err(w, "id must be lex.%s.<name> (or lex.%s<part>.<name>) with [a-z0-9_.]"
+                    % (short, short))
             if rid in ids:
                 err(w, "duplicate id")
             ids.add(rid)
@@ -585,9 +612,11 @@ def load_lexicons():
                 if not isinstance(within, int) or not 1 <= within <= 500:
                     err(w, "within: an integer 1..500 is required with all:")
                 rule.within = within
-                rule.all = [str(x) for x in allw]
-                if r.get("allow"):
-                    err(w, "allow: is for word rules")
+                # a part is a word or a list of alternatives
+                rule.all = [[str(a) for a in x] if isinstance(x, list) else [str(x)] for x in allw]
+                for x in rule.all:
+                    if not x:
+                        err(w, "all: an empty list of alternatives")
             else:
                 if not isinstance(words, list) or not words:
                     err(w, "words: must be a non-empty list")
@@ -596,7 +625,9 @@ def load_lexicons():
                     err(w, "within: only with all:")
                 rule.words = [str(x) for x in words]
             seen = set()
-            for x in rule.words + rule.all:
+            # A word in two parts of one rule would let one occurrence
+            # stand for both: the duplicate check covers all parts.
+            for x in rule.words + [a for alts in rule.all for a in alts]:
                 if not isinstance(x, str) or not x.strip():
                     err(w, "empty word")
                     continue
@@ -613,8 +644,18 @@ def load_lexicons():
                 seen.add(x)
                 if not norm_word(x):
                     err(w, "word %r is all noise" % x)
+            # An allow phrase suppresses the rule's hits (words or
+            # co-occurrence parts, any spelling) inside it: it must hold one.
+            spellings = set()
+            for x in rule.words + [a for alts in rule.all for a in alts]:
+                spellings.add(x)
+                py = word_pinyin(x) if rule.pinyin in ("full", "initials") else None
+                if py:
+                    spellings.add(py[0])
+                    if rule.pinyin == "initials":
+                        spellings.add(py[1])
             for a in rule.allow:
-                if not any(x in a for x in rule.words):
+                if not any(x in a or x in a.replace(" ", "") for x in spellings):
                     err(w, "allow phrase %r contains none of the rule's words" % a)
                 if a != a.lower() or "".join(t2s(c) for c in a) != a:
                     err(w, "allow phrase %r must be simplified, lower case" % a)
@@ -643,7 +684,8 @@ def compiled(rule, cache):
     if rule.id not in cache:
         words = [compile_word(f) for w in rule.words for f in word_forms(w, rule.pinyin)]
         allows = [compile_word(a) for a in rule.allow]
-        parts = [[compile_word(f) for f in word_forms(t, rule.pinyin)] for t in rule.all]
+        parts = [[compile_word(f) for t in alts for f in word_forms(t, rule.pinyin)]
+                 for alts in rule.all]
         cache[rule.id] = (words, allows, parts)
     return cache[rule.id]
 
@@ -666,10 +708,12 @@ def scan(rules, text, cache):
                         continue
                     terms.append((sf, sl, a, b, r))
         else:
+            allow_spans = [m for a in allows for m in st.find(*a)]
             occ = []  # (seq_first, seq_last, start, end, part)
             for pi, forms in enumerate(parts):
                 for f in forms:
-                    occ.extend(m[2:] + m[:2] + (pi,) for m in st.find(*f))
+                    occ.extend(m[2:] + m[:2] + (pi,) for m in st.find(*f)
+                               if not any(x[2] <= m[2] and m[3] <= x[3] for x in allow_spans))
             occ.sort(key=lambda o: (o[0], -o[1]))
             have = {}
             lo = 0
@@ -776,7 +820,8 @@ def category_forms(rules):
                 for f in word_forms(w, r.pinyin):
                     ws.append(compile_word(f))
         else:
-            co.append([[compile_word(f) for f in word_forms(t, r.pinyin)] for t in r.all])
+            co.append([[compile_word(f) for t in alts for f in word_forms(t, r.pinyin)]
+                       for alts in r.all])
     return forms
 
 
