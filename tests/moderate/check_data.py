@@ -624,26 +624,29 @@ def load_lexicons():
                 if r.get("within") is not None:
                     err(w, "within: only with all:")
                 rule.words = [str(x) for x in words]
-            seen = set()
-            # A word in two parts of one rule would let one occurrence
-            # stand for both: the duplicate check covers all parts.
-            for x in rule.words + [a for alts in rule.all for a in alts]:
-                if not isinstance(x, str) or not x.strip():
-                    err(w, "empty word")
-                    continue
-                if x != x.strip():
-                    err(w, "word %r has surrounding spaces" % x)
-                if x != x.lower():
-                    err(w, "word %r must be lower case" % x)
-                if unicodedata.normalize("NFKC", x) != x:
-                    err(w, "word %r is not NFKC (full-width or styled form?)" % x)
-                if "".join(t2s(c) for c in x) != x:
-                    err(w, "word %r is not simplified Chinese" % x)
-                if x in seen:
-                    err(w, "duplicate word %r" % x)
-                seen.add(x)
-                if not norm_word(x):
-                    err(w, "word %r is all noise" % x)
+            # Duplicates within the words (a part's alternatives may
+            # repeat one: harmless; parts share classes, so a word may
+            # recur across parts too).
+            for gi, group in enumerate([rule.words] + rule.all):
+                seen = set() if gi == 0 else None
+                for x in group:
+                    if not isinstance(x, str) or not x.strip():
+                        err(w, "empty word")
+                        continue
+                    if x != x.strip():
+                        err(w, "word %r has surrounding spaces" % x)
+                    if x != x.lower():
+                        err(w, "word %r must be lower case" % x)
+                    if unicodedata.normalize("NFKC", x) != x:
+                        err(w, "word %r is not NFKC (full-width or styled form?)" % x)
+                    if "".join(t2s(c) for c in x) != x:
+                        err(w, "word %r is not simplified Chinese" % x)
+                    if seen is not None:
+                        if x in seen:
+                            err(w, "duplicate word %r" % x)
+                        seen.add(x)
+                    if not norm_word(x):
+                        err(w, "word %r is all noise" % x)
             # An allow phrase suppresses the rule's hits (words or
             # co-occurrence parts, any spelling) inside it: it must hold one.
             spellings = set()
