@@ -2800,11 +2800,45 @@ static ql_status word_hits(ql_moderator *m)
 /* One co-occurrence rule over its own part hits `idx` (indices into the
  * message's hits, by seq_first): slide a window; when every part is in
  * it, one hit naming the words that met. */
-static ql_status cooccurrence_rule(ql_moderator *m, size_t ri, const uint32_t *idx, size_t n)
+/* A part hit inside a longer hit of another part of the same rule (臭 in
+ * 臭虫, with parts [臭, ...] and [..., 臭虫]) is no occurrence of its own:
+ * one word must not stand for two parts.  The hits come in order of
+ * their first run, longer first: a hit that holds this one came before
+ * it, so each part's furthest end so far (and the earliest start among
+ * the hits that reach it) tells.  Removes those from idx, keeping the
+ * order, and returns how many are left. */
+static size_t drop_inner_parts(const ql_lexicon *lx, unsigned parts, const mhit *h, uint32_t *idx,
+                               size_t n)
+{
+    uint64_t maxl[QL__MOD_MAX_PARTS], minf[QL__MOD_MAX_PARTS];
+    int seen[QL__MOD_MAX_PARTS] = {0};
+    for (unsigned p = 0; p < QL__MOD_MAX_PARTS; p++)
+        maxl[p] = minf[p] = 0;
+    size_t o = 0;
+    for (size_t k = 0; k < n; k++) {
+        const mhit *x = &h[idx[k]];
+        unsigned px = lx->words[x->word].part;
+        int inner = 0;
+        for (unsigned p = 0; p < parts && !inner; p++)
+            inner = p != px && seen[p] &&
+                    (maxl[p] > x->seq_last || (maxl[p] == x->seq_last && minf[p] < x->seq_first));
+        if (!seen[px] || x->seq_last > maxl[px]) {
+            seen[px] = 1;
+            maxl[px] = x->seq_last;
+            minf[px] = x->seq_first;
+        }
+        if (!inner)
+            idx[o++] = idx[k];
+    }
+    return o;
+}
+
+static ql_status cooccurrence_rule(ql_moderator *m, size_t ri, uint32_t *idx, size_t n)
 {
     const ql_lexicon *lx = m->lx;
     const mrule *r = &lx->rules[ri];
     const mhit *h = m->hits.items;
+    n = drop_inner_parts(lx, r->parts, h, idx, n);
     unsigned have[QL__MOD_MAX_PARTS] = {0};
     unsigned distinct = 0;
     size_t lo = 0;

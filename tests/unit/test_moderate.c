@@ -43,6 +43,11 @@ static const char LEXICON[] =
     "    severity: high\n"
     "    all: [代练, [充值, 氪金], 返利]\n"
     "    within: 12\n"
+    "  - id: t.inner\n"
+    "    category: custom.inner\n"
+    "    severity: high\n"
+    "    all: [[臭, 烂], [臭虫, 垃圾]]\n"
+    "    within: 10\n"
     "  - id: t.porn\n"
     "    category: harmful.porn\n"
     "    severity: medium\n"
@@ -171,6 +176,11 @@ static const kase CASES[] = {
     {"代练氪金返利", "block|cooccurrence harmful.fraud 代练+氪金+返利 text 0-18;"},
     /* 返利 comes 13 characters after 代练 began: outside `within: 12` */
     {"代练充值一二三四五六七返利", "pass|"},
+    /* one word stands for one part: 臭 inside 臭虫 is no occurrence of
+     * the other part */
+    {"臭虫报告", "pass|"},
+    {"臭虫和烂菜", "block|cooccurrence custom.inner 烂+臭虫 text 0-12;"},
+    {"臭的垃圾", "block|cooccurrence custom.inner 臭+垃圾 text 0-12;"},
     {"裸聊", "review|word harmful.porn 裸聊 text 0-6;"},
     {"开盒 电话13800138000 身份证11010519491231002X",
      "block|doxxing harmful.doxxing 开盒 text 0-6;"
