@@ -280,16 +280,24 @@ def word_pinyin(word):
 
 # Look-alikes of Latin letters that NFKC leaves alone, by the code point
 # before case folding (the engine's table).
-LOOKALIKE = {
-    0x0391: "a", 0x0392: "b", 0x0395: "e", 0x0396: "z", 0x0397: "h", 0x0399: "i",
-    0x039A: "k", 0x039C: "m", 0x039D: "n", 0x039F: "o", 0x03A1: "p", 0x03A4: "t",
-    0x03A5: "y", 0x03A7: "x", 0x03B1: "a", 0x03B5: "e", 0x03B9: "i", 0x03BA: "k",
-    0x03BD: "v", 0x03BF: "o", 0x03C1: "p", 0x03C4: "t", 0x03C5: "u", 0x03C7: "x",
+LOOKALIKE = {  # lib/moderate.c's lookalikes[]
+    0x0131: "i", 0x0251: "a", 0x0261: "g", 0x0262: "g", 0x0269: "i", 0x026A: "i",
+    0x0274: "n", 0x0280: "r", 0x028F: "y", 0x0299: "b", 0x029C: "h", 0x029F: "l",
+    0x037F: "j", 0x0391: "a", 0x0392: "b", 0x0395: "e", 0x0396: "z", 0x0397: "h",
+    0x0399: "i", 0x039A: "k", 0x039C: "m", 0x039D: "n", 0x039F: "o", 0x03A1: "p",
+    0x03A4: "t", 0x03A5: "y", 0x03A7: "x", 0x03B1: "a", 0x03B3: "y", 0x03B5: "e",
+    0x03B9: "i", 0x03BA: "k", 0x03BD: "v", 0x03BF: "o", 0x03C1: "p", 0x03C4: "t",
+    0x03C5: "u", 0x03C7: "x", 0x03C9: "w", 0x03F2: "c", 0x03F3: "j", 0x03F9: "c",
     0x0405: "s", 0x0406: "i", 0x0408: "j", 0x0410: "a", 0x0412: "b", 0x0415: "e",
     0x041A: "k", 0x041C: "m", 0x041D: "h", 0x041E: "o", 0x0420: "p", 0x0421: "c",
     0x0422: "t", 0x0423: "y", 0x0425: "x", 0x0430: "a", 0x0435: "e", 0x043A: "k",
     0x043E: "o", 0x0440: "p", 0x0441: "c", 0x0443: "y", 0x0445: "x", 0x0455: "s",
-    0x0456: "i", 0x0458: "j", 0x04BB: "h", 0x0501: "d", 0x051B: "q", 0x051D: "w",
+    0x0456: "i", 0x0458: "j", 0x04AE: "y", 0x04AF: "y", 0x04BB: "h", 0x04C0: "i",
+    0x04CF: "i", 0x0500: "d", 0x0501: "d", 0x051A: "q", 0x051B: "q", 0x051C: "w",
+    0x051D: "w", 0x0566: "q", 0x0570: "h", 0x0578: "n", 0x057D: "u", 0x0581: "g",
+    0x0585: "o", 0x1D00: "a", 0x1D04: "c", 0x1D05: "d", 0x1D07: "e", 0x1D0A: "j",
+    0x1D0B: "k", 0x1D0D: "m", 0x1D0F: "o", 0x1D18: "p", 0x1D1B: "t", 0x1D1C: "u",
+    0x1D20: "v", 0x1D21: "w", 0x1D22: "z", 0xA730: "f", 0xA731: "s", 0xA7AF: "q",
 }
 LEET = {"0": "o", "1": "il", "3": "e", "4": "a", "@": "a", "5": "s", "$": "s", "7": "t", "8": "b"}
 NOISE_CATS = {"Zs", "Zl", "Zp", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk",
@@ -624,9 +632,14 @@ def load_lexicons():
                 if r.get("within") is not None:
                     err(w, "within: only with all:")
                 rule.words = [str(x) for x in words]
-            # Duplicates within the words (a part's alternatives may
-            # repeat one: harmless; parts share classes, so a word may
-            # recur across parts too).
+            # Duplicates within the words; a part's alternatives may
+            # repeat one (harmless), but a word in two parts would let one
+            # occurrence stand for both.
+            part_of = {}
+            for pi, alts in enumerate(rule.all):
+                for a in alts:
+                    if part_of.setdefault(a, pi) != pi:
+                        err(w, "word %r is in two parts (one occurrence would stand for both)" % a)
             for gi, group in enumerate([rule.words] + rule.all):
                 seen = set() if gi == 0 else None
                 for x in group:
@@ -658,7 +671,8 @@ def load_lexicons():
                     if rule.pinyin == "initials":
                         spellings.add(py[1])
             for a in rule.allow:
-                if not any(x in a or x in a.replace(" ", "") for x in spellings):
+                na = norm_word(a)
+                if not any(x in a or norm_word(x) in na for x in spellings):
                     err(w, "allow phrase %r contains none of the rule's words" % a)
                 if a != a.lower() or "".join(t2s(c) for c in a) != a:
                     err(w, "allow phrase %r must be simplified, lower case" % a)
