@@ -417,6 +417,16 @@ typedef struct bucket {
     uint32_t begin, count;
 } bucket;
 
+/* A word of a bucket, with the key class of its run just before the key
+ * (SIG_NONE: the key is the whole word), so that most words of a bucket
+ * are rejected against the ring without touching the word tables. */
+typedef struct bid {
+    uint32_t word;
+    uint32_t sig;
+} bid;
+
+#define SIG_NONE UINT32_MAX
+
 struct ql_lexicon {
     ql_allocator allocator;
     mrule     *rules;
@@ -427,7 +437,7 @@ struct ql_lexicon {
     size_t     run_count;
     char      *pool;
     size_t     pool_size;
-    uint32_t  *ids;            /* word ids grouped by key */
+    bid       *ids;            /* word ids grouped by key */
     bucket    *table;
     uint64_t   table_mask;
     int        table_shift;
@@ -1353,6 +1363,7 @@ static int word_pinyin(const char *s, size_t n, char *full, size_t full_size,
 typedef struct keyed {
     uint64_t key;
     uint32_t word;
+    uint32_t sig;
 } keyed;
 
 static int keyed_cmp(const void *a, const void *b)
@@ -1422,6 +1433,7 @@ static ql_status compiled_add(ql_lexicon *lx, ql__vec *words, ql__vec *runs, ql_
     unsigned kl = w.latin_last ? QL__MOD_KEY_LATIN : QL__MOD_KEY_CJK;
     unsigned klen = (unsigned)nr < kl ? (unsigned)nr : kl;
     k.key = key_of_word(r, (unsigned)nr, klen);
+    k.sig = (unsigned)nr > klen ? keyclass(r[nr - 1 - (int)klen].cp) : SIG_NONE;
     lx->key_lengths |= 1u << klen;
     uint32_t last = keyclass(r[nr - 1].cp);
     if (last < 0x10000)
@@ -1720,7 +1732,8 @@ ql_status ql_lexicon_compile(ql_lexicon_compiler *c, ql_lexicon **out)
         uint64_t k = QL__VEC_AT(&keys, keyed, i).key;
         size_t j = i;
         while (j < keys.count && QL__VEC_AT(&keys, keyed, j).key == k) {
-            lx->ids[j] = QL__VEC_AT(&keys, keyed, j).word;
+            lx->ids[j].word = QL__VEC_AT(&keys, keyed, j).word;
+            lx->ids[j].sig = QL__VEC_AT(&keys, keyed, j).sig;
             j++;
         }
         uint64_t h = key_hash(k);
@@ -2039,8 +2052,14 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
     const ql_lexicon *lx = m->lx;
     const vrun *last = &m->ring[(m->seq - 1) % QL__MOD_RING];
     uint64_t avail = m->seq - m->break_seq;
+    /* the run before the key: words longer than it must have it */
+    unsigned klen = (unsigned)(bk->key >> 60);
+    uint32_t before = m->ring[(m->seq - 1 - klen) % QL__MOD_RING].kc;
     for (uint32_t i = 0; i < bk->count; i++) {
-        uint32_t wi = lx->ids[bk->begin + i];
+        const bid *b = &lx->ids[bk->begin + i];
+        if (b->sig != SIG_NONE && (b->sig != before || avail <= klen))
+            continue;
+        uint32_t wi = b->word;
         const mword *w = &lx->words[wi];
         if (w->nruns > avail)
             continue;
