@@ -43,6 +43,7 @@
 #include "moderate.h"
 
 #define QL__MOD_MAX_GAP    8u      /* noise characters allowed inside a word */
+#define QL__MOD_MAX_REV    512u    /* characters of right-to-left overrides also viewed reversed */
 #define QL__MOD_RING       64u     /* runs remembered; a word has fewer */
 #define QL__MOD_MAX_RUNS   48u     /* runs in one word */
 #define QL__MOD_MAX_WORD   256u    /* bytes in one word */
@@ -76,10 +77,12 @@ static pthread_once_t  g_fold_once = PTHREAD_ONCE_INIT;
 
 /* Look-alikes of Latin letters that NFKC leaves alone, by the code point
  * before case folding (capital Greek Eta looks like H, small eta like n):
- * Greek, Cyrillic and Armenian letters, IPA letters and the small
- * capitals of "fancy text" generators (ꜱʜɪᴛ).  Small eta and mu stay
- * Greek: the article η and the unit prefix μ are everywhere in Greek and
- * technical text. */
+ * Greek, Cyrillic and Armenian letters, IPA letters, the small capitals
+ * of "fancy text" generators (ꜱʜɪᴛ), and the letters of Cherokee, Lisu,
+ * Coptic, Canadian syllabics, Tifinagh and runes that Unicode's
+ * confusables (UTS #39) give a Latin letter for (Ꮯasino).  Small eta
+ * and Cyrillic pe are n (роrп, ηude); mu stays Greek, the unit prefix is
+ * everywhere in technical text. */
 static const ql__cp_pair lookalikes[] = {
     {0x0131, 'i'}, {0x0251, 'a'}, {0x0261, 'g'}, {0x0262, 'g'}, {0x0269, 'i'},
     {0x026A, 'i'}, {0x0274, 'n'}, {0x0280, 'r'}, {0x028F, 'y'}, {0x0299, 'b'},
@@ -87,21 +90,42 @@ static const ql__cp_pair lookalikes[] = {
     {0x0395, 'e'}, {0x0396, 'z'}, {0x0397, 'h'}, {0x0399, 'i'}, {0x039A, 'k'},
     {0x039C, 'm'}, {0x039D, 'n'}, {0x039F, 'o'}, {0x03A1, 'p'}, {0x03A4, 't'},
     {0x03A5, 'y'}, {0x03A7, 'x'}, {0x03B1, 'a'}, {0x03B3, 'y'}, {0x03B5, 'e'},
-    {0x03B9, 'i'}, {0x03BA, 'k'}, {0x03BD, 'v'},
-    {0x03BF, 'o'}, {0x03C1, 'p'}, {0x03C4, 't'}, {0x03C5, 'u'}, {0x03C7, 'x'},
-    {0x03C9, 'w'}, {0x03F2, 'c'}, {0x03F3, 'j'}, {0x03F9, 'c'}, {0x0405, 's'},
-    {0x0406, 'i'}, {0x0408, 'j'}, {0x0410, 'a'}, {0x0412, 'b'}, {0x0415, 'e'},
-    {0x041A, 'k'}, {0x041C, 'm'}, {0x041D, 'h'}, {0x041E, 'o'}, {0x0420, 'p'},
-    {0x0421, 'c'}, {0x0422, 't'}, {0x0423, 'y'}, {0x0425, 'x'}, {0x0430, 'a'},
-    {0x0435, 'e'}, {0x043A, 'k'}, {0x043E, 'o'}, {0x0440, 'p'}, {0x0441, 'c'},
+    {0x03B7, 'n'}, {0x03B9, 'i'}, {0x03BA, 'k'}, {0x03BD, 'v'}, {0x03BF, 'o'},
+    {0x03C1, 'p'}, {0x03C4, 't'}, {0x03C5, 'u'}, {0x03C7, 'x'}, {0x03C9, 'w'},
+    {0x03F2, 'c'}, {0x03F3, 'j'}, {0x03F9, 'c'}, {0x0405, 's'}, {0x0406, 'i'},
+    {0x0408, 'j'}, {0x0410, 'a'}, {0x0412, 'b'}, {0x0415, 'e'}, {0x041A, 'k'},
+    {0x041C, 'm'}, {0x041D, 'h'}, {0x041E, 'o'}, {0x0420, 'p'}, {0x0421, 'c'},
+    {0x0422, 't'}, {0x0423, 'y'}, {0x0425, 'x'}, {0x0430, 'a'}, {0x0435, 'e'},
+    {0x043A, 'k'}, {0x043E, 'o'}, {0x043F, 'n'}, {0x0440, 'p'}, {0x0441, 'c'},
     {0x0443, 'y'}, {0x0445, 'x'}, {0x0455, 's'}, {0x0456, 'i'}, {0x0458, 'j'},
     {0x04AE, 'y'}, {0x04AF, 'y'}, {0x04BB, 'h'}, {0x04C0, 'i'}, {0x04CF, 'i'},
     {0x0500, 'd'}, {0x0501, 'd'}, {0x051A, 'q'}, {0x051B, 'q'}, {0x051C, 'w'},
     {0x051D, 'w'}, {0x0566, 'q'}, {0x0570, 'h'}, {0x0578, 'n'}, {0x057D, 'u'},
-    {0x0581, 'g'}, {0x0585, 'o'}, {0x1D00, 'a'}, {0x1D04, 'c'}, {0x1D05, 'd'},
-    {0x1D07, 'e'}, {0x1D0A, 'j'}, {0x1D0B, 'k'}, {0x1D0D, 'm'}, {0x1D0F, 'o'},
-    {0x1D18, 'p'}, {0x1D1B, 't'}, {0x1D1C, 'u'}, {0x1D20, 'v'}, {0x1D21, 'w'},
-    {0x1D22, 'z'}, {0xA730, 'f'}, {0xA731, 's'}, {0xA7AF, 'q'},
+    {0x0581, 'g'}, {0x0585, 'o'}, {0x13A0, 'd'}, {0x13A1, 'r'}, {0x13A2, 't'},
+    {0x13A5, 'i'}, {0x13A9, 'y'}, {0x13AA, 'a'}, {0x13AB, 'j'}, {0x13AC, 'e'},
+    {0x13B3, 'w'}, {0x13B7, 'm'}, {0x13BB, 'h'}, {0x13BD, 'y'}, {0x13C0, 'g'},
+    {0x13C2, 'h'}, {0x13C3, 'z'}, {0x13CF, 'b'}, {0x13D2, 'r'}, {0x13D4, 'w'},
+    {0x13D5, 's'}, {0x13D9, 'v'}, {0x13DA, 's'}, {0x13DE, 'l'}, {0x13DF, 'c'},
+    {0x13E2, 'p'}, {0x13E6, 'k'}, {0x13E7, 'd'}, {0x13F3, 'g'}, {0x13F4, 'b'},
+    {0x142F, 'v'}, {0x144C, 'u'}, {0x146D, 'p'}, {0x146F, 'd'}, {0x1472, 'b'},
+    {0x148D, 'j'}, {0x14AA, 'l'}, {0x157C, 'h'}, {0x1587, 'r'}, {0x15AF, 'b'},
+    {0x15B4, 'f'}, {0x15C5, 'a'}, {0x15DE, 'd'}, {0x15EA, 'd'}, {0x15F0, 'm'},
+    {0x15F7, 'b'}, {0x16B7, 'x'}, {0x16D5, 'k'}, {0x16D6, 'm'}, {0x1D00, 'a'},
+    {0x1D04, 'c'}, {0x1D05, 'd'}, {0x1D07, 'e'}, {0x1D0A, 'j'}, {0x1D0B, 'k'},
+    {0x1D0D, 'm'}, {0x1D0F, 'o'}, {0x1D18, 'p'}, {0x1D1B, 't'}, {0x1D1C, 'u'},
+    {0x1D20, 'v'}, {0x1D21, 'w'}, {0x1D22, 'z'}, {0x2C82, 'b'}, {0x2C8E, 'h'},
+    {0x2C92, 'l'}, {0x2C93, 'i'}, {0x2C94, 'k'}, {0x2C98, 'm'}, {0x2C9A, 'n'},
+    {0x2C9E, 'o'}, {0x2C9F, 'o'}, {0x2CA2, 'p'}, {0x2CA3, 'p'}, {0x2CA4, 'c'},
+    {0x2CA5, 'c'}, {0x2CA6, 't'}, {0x2CA8, 'y'}, {0x2CA9, 'y'}, {0x2CAC, 'x'},
+    {0x2D38, 'v'}, {0x2D39, 'e'}, {0x2D54, 'o'}, {0x2D55, 'q'}, {0x2D5D, 'x'},
+    {0xA4D0, 'b'}, {0xA4D1, 'p'}, {0xA4D2, 'd'}, {0xA4D3, 'd'}, {0xA4D4, 't'},
+    {0xA4D6, 'g'}, {0xA4D7, 'k'}, {0xA4D9, 'j'}, {0xA4DA, 'c'}, {0xA4DC, 'z'},
+    {0xA4DD, 'f'}, {0xA4DF, 'm'}, {0xA4E0, 'n'}, {0xA4E1, 'l'}, {0xA4E2, 's'},
+    {0xA4E3, 'r'}, {0xA4E6, 'v'}, {0xA4E7, 'h'}, {0xA4EA, 'w'}, {0xA4EB, 'x'},
+    {0xA4EC, 'y'}, {0xA4EE, 'a'}, {0xA4F0, 'e'}, {0xA4F2, 'l'}, {0xA4F3, 'o'},
+    {0xA4F4, 'u'}, {0xA730, 'f'}, {0xA731, 's'}, {0xA7AF, 'q'}, {0xAB75, 'i'},
+    {0xAB81, 'r'}, {0xAB83, 'w'}, {0xAB93, 'z'}, {0xABA9, 'v'}, {0xABAA, 's'},
+    {0xABAF, 'c'},
 };
 
 static uint32_t pair_lookup(const ql__cp_pair *t, size_t n, uint32_t cp, int *found)
@@ -1883,6 +1907,19 @@ struct ql_moderator {
     int               prev_word;   /* the previous character is a word character */
     int               noise_since; /* noise since the run's last character (GAP_ bits) */
     int               prev_cjk;    /* the previous character is Chinese */
+    /* A right-to-left override (U+202E) shows the characters after it,
+     * up to its end (U+202C, another override or isolate, a line's end),
+     * in reverse: U+202E 逼傻 U+202C reads 傻逼.  They are viewed as they come (an
+     * override inserted inside a word is noise: 傻 U+202E 逼) and gathered
+     * here, to be viewed again at the end of the message in the order a
+     * reader sees them, each override apart (e == REV_END ends one). */
+    int               rlo;
+    unsigned          nrev;
+    uint64_t          rev_seq;     /* the first run viewed reversed, or ~0 */
+    struct {
+        uint32_t e;
+        uint64_t start, end;
+    }                 rev[QL__MOD_MAX_REV];
     uint64_t          initials_seq; /* the last run of the latest initials hit, or ~0 */
     /* results */
     ql__vec           hits;        /* mhit */
@@ -1921,6 +1958,9 @@ static void clear_message(ql_moderator *m)
     m->noise_since = 0;
     m->prev_cjk = 0;
     m->initials_seq = UINT64_MAX;
+    m->rlo = 0;
+    m->nrev = 0;
+    m->rev_seq = UINT64_MAX;
     m->error = QL_OK;
     memset(&m->result, 0, sizeof m->result);
 }
@@ -2040,6 +2080,15 @@ static void record_hit(ql_moderator *m, uint32_t wi, const vrun *first, const vr
     h.flags = flags;
     h.start = first->start;
     h.end = last->end;
+    /* Reversed by an override, the runs are not in the order of their
+     * bytes: the span is all of them. */
+    for (uint64_t q = seq_first; q <= seq_last; q++) {
+        const vrun *t = &m->ring[q % QL__MOD_RING];
+        if (t->start < h.start)
+            h.start = t->start;
+        if (t->end > h.end)
+            h.end = t->end;
+    }
     h.seq_first = seq_first;
     h.seq_last = seq_last;
     if (ql__vec_push(&m->allocator, &m->hits, &h) != QL_OK && m->error == QL_OK)
@@ -2256,7 +2305,11 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
         if (run->cp == f && (!m->noise_since || !word ||
                              (!run->before_word && !(cls & C_DIGIT)))) {
             run->count++;
-            run->end = end;
+            /* (viewed reversed, a repeat comes before the run's bytes) */
+            if (end > run->end)
+                run->end = end;
+            if (start < run->start)
+                run->start = start;
             run->after_set = 0;
             run->inner_noise |= (uint8_t)m->noise_since;
             m->gap = 0;
@@ -2339,8 +2392,9 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
         if (cp < 0x800)
             break;
         if (cls & C_NOISE) {
-            /* Chinese punctuation, within the gap allowed */
-            if ((cls & (C_LEET | C_UNDERSCORE)) || gap >= QL__MOD_MAX_GAP)
+            /* Chinese punctuation, within the gap allowed (a
+             * right-to-left override goes the general way) */
+            if ((cls & (C_LEET | C_UNDERSCORE)) || gap >= QL__MOD_MAX_GAP || cp == 0x202E)
                 break;
             if (!run->after_set) {
                 run->after_set = 1;
@@ -2492,11 +2546,93 @@ static inline size_t view_ascii_noise(ql_moderator *m, const uint8_t *p, size_t 
     return j;
 }
 
+#define REV_END UINT32_MAX
+
+/* A break in the view: no word is matched across it. */
+static void view_break(ql_moderator *m)
+{
+    if (m->have_run) {
+        vrun *run = &m->ring[m->seq % QL__MOD_RING];
+        if (!run->after_set) {
+            run->after_set = 1;
+            run->after_word = 0;
+            run->after_cjk = 0;
+        }
+        close_run(m);
+    }
+    m->break_seq = m->seq;
+    m->broken = 1;
+    m->gap = 0;
+    m->noise_since = 0;
+    m->prev_word = 0;
+    m->prev_cjk = 0;
+}
+
+/* The overrides of the message again, each reversed, each apart. */
+static void view_reversed(ql_moderator *m)
+{
+    unsigned end = 0;
+    while (end < m->nrev) {
+        unsigned begin = end;
+        while (end < m->nrev && m->rev[end].e != REV_END)
+            end++;
+        if (end > begin) {
+            view_break(m);
+            if (m->rev_seq == UINT64_MAX)
+                m->rev_seq = m->seq;
+            for (unsigned i = end; i-- > begin;)
+                view_char(m, m->rev[i].e, m->rev[i].start, m->rev[i].end);
+        }
+        end++;
+    }
+    if (m->nrev)
+        view_break(m);
+    m->nrev = 0;
+}
+
+static void rev_push(ql_moderator *m, uint32_t e, uint64_t start, uint64_t end)
+{
+    if (m->nrev < QL__MOD_MAX_REV) {
+        m->rev[m->nrev].e = e;
+        m->rev[m->nrev].start = start;
+        m->rev[m->nrev].end = end;
+        m->nrev++;
+    }
+}
+
+static int ends_override(uint32_t cp)
+{
+    return cp == 0x202C || cp == 0x202A || cp == 0x202B || cp == 0x202D ||
+           (cp >= 0x2066 && cp <= 0x2069) || cp == '\n' || cp == '\r' || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x85;
+}
+
+/* One character of the general path, noting right-to-left overrides. */
+static void view_cp(ql_moderator *m, uint32_t cp, uint32_t e, uint64_t start, uint64_t end)
+{
+    if (cp == 0x202E) {
+        if (m->rlo)
+            rev_push(m, REV_END, 0, 0);
+        m->rlo = 1;
+    } else if (m->rlo) {
+        if (ends_override(cp)) {
+            rev_push(m, REV_END, 0, 0);
+            m->rlo = 0;
+        } else {
+            rev_push(m, e, start, end);
+        }
+    }
+    view_char(m, e, start, end);
+}
+
 static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t base)
 {
     size_t i = 0;
+    int rlo = m->rlo;   /* only the general path below changes it */
     while (i < n) {
         uint8_t b = p[i];
+        if (rlo)
+            goto general;
         if (b < 0x80 && (FOLD_CLASS(g_fold[b]) & C_NOISE)) {
             size_t j = view_ascii_noise(m, p, i, n);
             if (j != i) {
@@ -2516,17 +2652,27 @@ static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t bas
                 continue;
             }
         }
+        /* (the open run must be Chinese: Hangul and other scripts above
+         * U+3400 would pass for it, and the fast path marks what follows
+         * as coming after Chinese) */
         if ((b & 0xF0) == 0xE0 && m->have_run && !m->broken &&
             m->ring[m->seq % QL__MOD_RING].kc >= 0x3400 &&
-            !m->ring[m->seq % QL__MOD_RING].is_word) {
+            m->ring[m->seq % QL__MOD_RING].kc < 0x10000 &&
+            (FOLD_CLASS(g_fold[m->ring[m->seq % QL__MOD_RING].kc]) & C_CJK)) {
             size_t j = view_cjk(m, p, i, n, base);
             if (j != i) {
                 i = j;
                 continue;
             }
         }
+    general:
         if (b < 0x80) {
-            view_char(m, g_fold[b], base + i, base + i + 1);
+            if (rlo) {
+                view_cp(m, b, g_fold[b], base + i, base + i + 1);
+                rlo = m->rlo;
+            } else {
+                view_char(m, g_fold[b], base + i, base + i + 1);
+            }
             i++;
             continue;
         }
@@ -2548,12 +2694,14 @@ static void view_bytes(ql_moderator *m, const uint8_t *p, size_t n, uint64_t bas
             return;
         }
         if (l < 0) {
-            view_char(m, g_fold[0xFFFD], base + i, base + i + 1);   /* noise */
+            view_cp(m, 0xFFFD, g_fold[0xFFFD], base + i, base + i + 1);   /* noise */
             i++;
+            rlo = m->rlo;
             continue;
         }
-        view_char(m, fold(cp), base + i, base + i + (size_t)l);
+        view_cp(m, cp, fold(cp), base + i, base + i + (size_t)l);
         i += (size_t)l;
+        rlo = m->rlo;
     }
 }
 
@@ -2594,10 +2742,10 @@ ql_status ql_moderate_write(ql_moderator *m, const uint8_t *data, size_t length)
                 return m->error;
             }
             if (l < 0) {
-                view_char(m, g_fold[0xFFFD], base + pos, base + pos + 1);
+                view_cp(m, 0xFFFD, g_fold[0xFFFD], base + pos, base + pos + 1);
                 pos++;
             } else {
-                view_char(m, fold(cp), base + pos, base + pos + (uint64_t)l);
+                view_cp(m, cp, fold(cp), base + pos, base + pos + (uint64_t)l);
                 pos += (size_t)l;
             }
         }
@@ -2804,6 +2952,31 @@ static ql_status word_hits(ql_moderator *m)
                 }
                 h[j].flags |= HIT_DROPPED;
             }
+        }
+    }
+    /* Overrides viewed reversed at the end (view_reversed): a word found
+     * there and one found in the logical order hold the same bytes;
+     * containment by bytes, the logical one kept when they are equal. */
+    for (size_t i = 0; m->rev_seq != UINT64_MAX && i < n; i++) {
+        if ((h[i].flags & HIT_DROPPED) || h[i].seq_first < m->rev_seq)
+            continue;
+        const mword *w = &lx->words[h[i].word];
+        if (w->kind != W_TERM || lx->rules[w->rule].role != ROLE_TERM)
+            continue;
+        for (size_t j = 0; j < n; j++) {
+            const mword *w2 = &lx->words[h[j].word];
+            if (j == i || (h[j].flags & HIT_DROPPED) || w2->kind != W_TERM ||
+                lx->rules[w2->rule].role != ROLE_TERM ||
+                lx->rules[w2->rule].category_index != lx->rules[w->rule].category_index)
+                continue;
+            int j_in_i = h[j].start >= h[i].start && h[j].end <= h[i].end;
+            int i_in_j = h[i].start >= h[j].start && h[i].end <= h[j].end;
+            if (i_in_j && (!j_in_i || h[j].seq_first < m->rev_seq)) {
+                h[i].flags |= HIT_DROPPED;
+                break;
+            }
+            if (j_in_i)
+                h[j].flags |= HIT_DROPPED;
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -3122,9 +3295,13 @@ ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
     m->open = 0;
     if (m->npend) {
         /* A character cut by the end of input: noise. */
-        view_char(m, g_fold[0xFFFD], m->offset - m->npend, m->offset);
+        view_cp(m, 0xFFFD, g_fold[0xFFFD], m->offset - m->npend, m->offset);
         m->npend = 0;
     }
+    if (m->rlo)
+        rev_push(m, REV_END, 0, 0);
+    m->rlo = 0;
+    view_reversed(m);
     if (m->have_run) {
         vrun *run = &m->ring[m->seq % QL__MOD_RING];
         if (!run->after_set) {

@@ -176,11 +176,21 @@ static const kase CASES[] = {
     {"代练氪金返利", "block|cooccurrence harmful.fraud 代练+氪金+返利 text 0-18;"},
     /* 返利 comes 13 characters after 代练 began: outside `within: 12` */
     {"代练充值一二三四五六七返利", "pass|"},
+    /* Hangul is no Chinese: the clause rule does not apply (found by
+     * fuzz_moderate: the fast path took it for Chinese, chunks did not) */
+    {"\xEC\x98\xAF傻\xE2,\x1F逼吧", "block|word harmful.cyber_violence 傻逼 text 3-12;"},
     /* one word stands for one part: 臭 inside 臭虫 is no occurrence of
      * the other part */
     {"臭虫报告", "pass|"},
     {"臭虫和烂菜", "block|cooccurrence custom.inner 烂+臭虫 text 0-12;"},
     {"臭的垃圾", "block|cooccurrence custom.inner 臭+垃圾 text 0-12;"},
+    /* a right-to-left override shows the characters after it reversed:
+     * they are read as shown, up to its end */
+    {"\xE2\x80\xAE逼傻\xE2\x80\xAC", "block|word harmful.cyber_violence 傻逼 text 3-9;"},
+    {"\xE2\x80\xAE博赌 ok", "review|word harmful.gambling 赌博 text 3-9;"},
+    {"say \xE2\x80\xAEtihs\xE2\x80\xAC now", "block|word harmful.cyber_violence shit text 7-11;"},
+    {"逼傻", "pass|"},
+    {"\xE2\x80\xAE逼\xE2\x80\xAC傻", "pass|"},
     {"裸聊", "review|word harmful.porn 裸聊 text 0-6;"},
     {"开盒 电话13800138000 身份证11010519491231002X",
      "block|doxxing harmful.doxxing 开盒 text 0-6;"
@@ -308,7 +318,7 @@ static void test_fold(void **state)
     (void)state;
     static const struct { uint32_t cp, folded; int noise; } v[] = {
         {'A', 'a', 0}, {0xFF33 /* Ｓ */, 's', 0}, {0x0455 /* ѕ */, 's', 0},
-        {0x0397 /* Η */, 'h', 0}, {0x03B7 /* η */, 0x03B7, 0}, {0x1D41A /* 𝐚 */, 'a', 0},
+        {0x0397 /* Η */, 'h', 0}, {0x03B7 /* η */, 'n', 0}, {0x043F /* п */, 'n', 0}, {0x1D41A /* 𝐚 */, 'a', 0},
         {0x24E2 /* ⓢ */, 's', 0}, {0x1F170 /* 🅰 */, 'a', 0}, {0x2460 /* ① */, 0x2460, 1}, {0xFF11 /* １ */, '1', 0},
         {0x8CED /* 賭 */, 0x8D4C /* 赌 */, 0}, {0x9EBC /* 麼 */, 0x4E48 /* 么 */, 0},
         {0x200B, 0x200B, 1}, {0x202E, 0x202E, 1}, {0x0301, 0x0301, 1}, {0xFFE5 /* ￥ */, 0xFFE5, 1},
@@ -316,6 +326,8 @@ static void test_fold(void **state)
         {0x00E9 /* é */, 'e', 0}, {0x4E00, 0x4E00, 0},
         {0xA731 /* ꜱ */, 's', 0}, {0x029C /* ʜ */, 'h', 0}, {0x1D1B /* ᴛ */, 't', 0},
         {0x0585 /* օ */, 'o', 0}, {0x04CF /* ӏ */, 'i', 0}, {0x03BC /* μ */, 0x03BC, 0},
+        {0x13DF /* Ꮯ */, 'c', 0}, {0xABAF /* ꮯ */, 'c', 0}, {0x13A0 /* Ꭰ */, 'd', 0},
+        {0xA4E2 /* ꓢ */, 's', 0},
     };
     for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
         int noise = -1;
