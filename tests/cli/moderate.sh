@@ -59,14 +59,24 @@ if [ -f "$src/tests/moderate/heldout/evasion.jsonl" ] && [ -f "$src/tests/modera
     cat "$T/heldout.out"
 fi
 
-# The blind split (tests/moderate/blind, written by an engineer who saw
-# neither the lexicons nor the engine; it measures, nobody tunes on it):
-# floors that catch a regression, not the issue's bar (docs/moderate.md).
-python3 "$src/tests/moderate/score.py" --qinglang "$ql" --min-detection 0.80 --max-fp 0.01 \
-    --blind "$src/tests/moderate/blind/evasion.jsonl" \
-    --benign "$src/tests/moderate/blind/benign.txt" >"$T/blind.out" 2>&1 ||
-    fail "blind split below its floors: $(cat "$T/blind.out")"
-grep -v '^  ' "$T/blind.out"
+# The blind sets (tests/moderate/blind, blind2, blind3, each written by a
+# helper who saw neither the lexicons, the engine nor the other sets; each
+# measured one round of lexicon work and then directed the next, so only
+# blind3 is still unseen; docs/moderate.md, "Measured"): floors that catch
+# a regression, not the issue's bar.
+for set in blind:0.95 blind2:0.95 blind3:0.85; do
+    name=${set%%:*}
+    floor=${set#*:}
+    if [ -f "$src/tests/moderate/$name/check.py" ]; then
+        python3 "$src/tests/moderate/$name/check.py" >"$T/$name-check.out" 2>&1 ||
+            fail "tests/moderate/$name/check.py: $(cat "$T/$name-check.out")"
+    fi
+    python3 "$src/tests/moderate/score.py" --qinglang "$ql" --min-detection "$floor" --max-fp 0.01 \
+        --blind "$src/tests/moderate/$name/evasion.jsonl" \
+        --benign "$src/tests/moderate/$name/benign.txt" >"$T/$name.out" 2>&1 ||
+        fail "$name below its floors: $(cat "$T/$name.out")"
+    grep -v '^  ' "$T/$name.out"
+done
 
 # 4. exact output
 printf '%s\n' '今天天气不错' '你就是个傻​逼' '开盒 电话13800138000 身份证11010519491231002X' >"$T/in.txt"
