@@ -1862,6 +1862,7 @@ static const vrun run_alnum_template = {.is_word = 1, .before_word = 1};
 #define GAP_NOISE  1u
 #define GAP_CLAUSE 2u           /* ... with a clause's end among it */
 #define GAP_SPACE  4u           /* ... with white space among it */
+#define GAP_PCT    8u           /* ... ending with '%' (a format: %sB is no "sb") */
 
 typedef struct aentry {
     uint32_t rule;
@@ -2171,6 +2172,9 @@ static void check_bucket(ql_moderator *m, const bucket *bk)
             continue;
         if (w->latin_first && first->before_word)
             continue;
+        /* Initials right after '%' are a format (%sB, %s B/s). */
+        if (w->form == F_INITIALS && (first->gap_before & GAP_PCT))
+            continue;
         /* Dotted initials with a full stop after them too are an
          * abbreviation or a name (S.B., J.R.R.), not an insult. */
         if (w->form == F_INITIALS && noisy && (last->after_set & AFTER_DOT))
@@ -2286,6 +2290,10 @@ static inline __attribute__((always_inline)) void view_char(ql_moderator *m, uin
             m->prev_cjk = 0;
             m->gap++;
             m->noise_since |= (cls & C_CLAUSE) ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
+            if (f == '%')
+                m->noise_since |= (int)GAP_PCT;
+            else
+                m->noise_since &= ~(int)GAP_PCT;
             if (f == ' ' || f == '\t' || f == 0x3000 || f == 0xA0)
                 m->noise_since |= (int)GAP_SPACE;
             if (m->gap > QL__MOD_MAX_GAP && !m->broken) {
@@ -2404,6 +2412,7 @@ static inline size_t view_cjk(ql_moderator *m, const uint8_t *p, size_t i, size_
                     run->after_set |= AFTER_DOT;
             }
             noise |= (cls & C_CLAUSE) ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
+            noise = f == '%' ? noise | (int)GAP_PCT : noise & ~(int)GAP_PCT;
             if (f == 0x3000)
                 noise |= (int)GAP_SPACE;
             gap++;
@@ -2534,6 +2543,10 @@ static inline size_t view_ascii_noise(ql_moderator *m, const uint8_t *p, size_t 
     m->prev_word = 0;
     m->prev_cjk = 0;
     m->noise_since |= clause ? (int)(GAP_NOISE | GAP_CLAUSE) : (int)GAP_NOISE;
+    if (p[j - 1] == '%')
+        m->noise_since |= (int)GAP_PCT;
+    else
+        m->noise_since &= ~(int)GAP_PCT;
     if (space)
         m->noise_since |= (int)GAP_SPACE;
     m->gap += (unsigned)(j - i);

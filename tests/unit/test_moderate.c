@@ -220,6 +220,10 @@ static const kase CASES[] = {
     {"SB 1047 is a bill about artificial intelligence safety that was vetoed by the governor "
      "of California last year, and people still talk about it", "pass|"},
     {"缩写是 S.B.，全称", "pass|"},
+    /* a printf format, in Chinese or not */
+    {"需要下载 %sB 的归档。", "pass|"},
+    {"got %sB in %s", "pass|"},
+    {"你就是 sb", "review|word harmful.cyber_violence 傻逼 initials 10-12;"},
     {"你真是sb.", "review|word harmful.cyber_violence 傻逼 initials 9-11;"},
     /* a numbered list: the glyph is no digit glued to the word */
     {"\xE2\x91\xA0sb", "review|word harmful.cyber_violence 傻逼 initials 3-5;"},
