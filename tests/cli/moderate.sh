@@ -70,6 +70,10 @@ for set in blind:0.95 blind2:0.95 blind3:0.95 blind4:0.85; do
     if [ -f "$src/tests/moderate/$name/check.py" ]; then
         python3 "$src/tests/moderate/$name/check.py" >"$T/$name-check.out" 2>&1 ||
             fail "tests/moderate/$name/check.py: $(cat "$T/$name-check.out")"
+    else
+        python3 "$src/tests/moderate/check_blind.py" "$src/tests/moderate/$name" \
+            >"$T/$name-check.out" 2>&1 ||
+            fail "check_blind.py $name: $(cat "$T/$name-check.out")"
     fi
     python3 "$src/tests/moderate/score.py" --qinglang "$ql" --min-detection "$floor" --max-fp 0.01 \
         --blind "$src/tests/moderate/$name/evasion.jsonl" \

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Validate the blind2 held-out moderation set (format only; does not run the engine).
+"""Validate a blind held-out moderation set (format only; does not run the engine).
 
-Adapted from tests/moderate/blind/check.py, with stricter checks:
-ids c-001..c-280, 40 lines per category, allowed form names (or '+'
-combinations), >= 8 distinct forms per category, text length 8-80 code points,
-a light sanity check that each evasion form is actually present in the text,
-invisible code points written as \\uXXXX escapes, and line counts / duplicates
-for benign.txt and news-about-harm.txt.
+    python3 tests/moderate/check_blind.py tests/moderate/blind2   # or blind3, blind4
+
+The sets from blind2 on share this format (tests/moderate/blind/ has an
+older one and its own check.py): ids X-001..X-280 in order (X a letter,
+one per set), 40 lines per category, allowed form names (or '+'
+combinations), >= 8 distinct forms per category, text length 8-80 code
+points, a light sanity check that each evasion form is actually present in
+the text, invisible code points written as \\uXXXX escapes, and line
+counts / duplicates for benign.txt and news-about-harm.txt.
 """
 import collections
 import json
@@ -14,7 +17,7 @@ import os
 import re
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = None   # the set's directory (main)
 CATEGORIES = {
     "harmful.cyber_violence", "harmful.gambling", "harmful.fraud", "harmful.porn",
     "harmful.illegal_lending", "harmful.drugs", "minors.inducement",
@@ -139,12 +142,13 @@ def main():
         for p in parts:
             forms_by_cat[cat][p] += 1
 
-    expected_ids = [f"c-{i:03d}" for i in range(1, TOTAL + 1)]
+    prefix = ids[0].split("-")[0] if ids and "-" in ids[0] else "?"
+    expected_ids = [f"{prefix}-{i:03d}" for i in range(1, TOTAL + 1)]
     if len(set(ids)) != len(ids):
         dups = [i for i, c in collections.Counter(ids).items() if c > 1]
         errors.append(f"evasion.jsonl: duplicate ids {dups}")
     if ids != expected_ids:
-        errors.append(f"evasion.jsonl: ids must be exactly c-001..c-{TOTAL:03d} in order")
+        errors.append(f"evasion.jsonl: ids must be exactly {prefix}-001..{prefix}-{TOTAL:03d} in order")
     for c in sorted(CATEGORIES):
         if by_cat[c] != PER_CATEGORY:
             errors.append(f"evasion.jsonl: category {c} has {by_cat[c]} lines, expected {PER_CATEGORY}")
@@ -203,4 +207,7 @@ def main():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2 or not os.path.isdir(sys.argv[1]):
+        sys.exit("usage: check_blind.py SET_DIRECTORY")
+    HERE = os.path.abspath(sys.argv[1])
     sys.exit(main())
