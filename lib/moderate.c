@@ -2081,9 +2081,9 @@ static void record_hit(ql_moderator *m, uint32_t wi, const vrun *first, const vr
     h.flags = flags;
     h.start = first->start;
     h.end = last->end;
-    /* Reversed by an override, the runs are not in the order of their
-     * bytes: the span is all of them. */
-    for (uint64_t q = seq_first; q <= seq_last; q++) {
+    /* Viewed reversed (an override, at the end of the message), the runs
+     * are not in the order of their bytes: the span is all of them. */
+    for (uint64_t q = seq_first; seq_first >= m->rev_seq && q <= seq_last; q++) {
         const vrun *t = &m->ring[q % QL__MOD_RING];
         if (t->start < h.start)
             h.start = t->start;
