@@ -73,9 +73,25 @@ done
 for pid in $pids; do
     wait "$pid" || exit 1
 done
+# The built-in moderation model, trained as the CMake build trains it:
+# tools/model-gen linked with the library and no model, on the data
+# scripts/model-data.py gathers.
 rm -f "$OUT/libqinglang-fuzz.a"
 # shellcheck disable=SC2086
 ar rcs "$OUT/libqinglang-fuzz.a" $objects
+if [ ! -f "$OUT/obj/model_builtin.o" ] || [ -n "$(find "$ROOT/data/moderate" "$ROOT/lib" -newer "$OUT/obj/model_builtin.o")" ]; then
+    python3 "$ROOT/scripts/model-data.py" --root "$ROOT" "$OUT/obj/model-train.tsv"
+    # shellcheck disable=SC2086
+    $CC $CFLAGS -I"$ROOT/include" "$ROOT/tools/model-gen.c" "$ROOT/tools/model-none.c" \
+        "$OUT/libqinglang-fuzz.a" $LIBS -o "$OUT/obj/model-gen"
+    bits=$(sed -n 's/^set(QL_MODEL_BITS \([0-9]*\))/\1/p' "$ROOT/CMakeLists.txt")
+    epochs=$(sed -n 's/^set(QL_MODEL_EPOCHS \([0-9]*\))/\1/p' "$ROOT/CMakeLists.txt")
+    threshold=$(sed -n 's/^set(QL_MODEL_THRESHOLD \([0-9.]*\))/\1/p' "$ROOT/CMakeLists.txt")
+    "$OUT/obj/model-gen" "$bits" "$epochs" "$threshold" "$OUT/obj/model_builtin.c" "$OUT/obj/model-train.tsv"
+    $CC $CFLAGS -c "$OUT/obj/model_builtin.c" -o "$OUT/obj/model_builtin.o"
+fi
+# shellcheck disable=SC2086
+ar rcs "$OUT/libqinglang-fuzz.a" "$OUT/obj/model_builtin.o"
 
 for target in "$ROOT"/fuzz/fuzz_*.c; do
     name=$(basename "$target" .c)

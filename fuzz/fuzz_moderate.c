@@ -11,7 +11,8 @@
  * the message is moderated whole and in chunks cut at three places: the
  * results must agree byte for byte, every hit must lie inside the message,
  * and the decision must be the worst category's.  Without a NUL the whole
- * input is a message for a fixed lexicon.
+ * input is a message for a fixed lexicon.  The built-in model reads every
+ * message too (its hit, if any, is part of what must agree).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +61,9 @@ static size_t describe(const ql_moderation *r, uint64_t length, char *out, size_
             broken("a hit outside the message");
         if (!h->category || !h->rule_id || !h->word || !h->form)
             broken("a hit without category, rule, word or form");
-        used += (size_t)snprintf(out + used, size - used, "%d %s %s %llu-%llu;", (int)h->kind,
+        used += (size_t)snprintf(out + used, size - used, "%d %s %s %llu-%llu %.4f;", (int)h->kind,
                                  h->category, h->word, (unsigned long long)h->start,
-                                 (unsigned long long)h->end);
+                                 (unsigned long long)h->end, h->confidence);
     }
     return used;
 }
@@ -110,6 +111,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ql_lexicon_destroy(lx);
         return 0;
     }
+    static ql_model *model;
+    if (!model && ql_model_load_builtin(NULL, &model) != QL_OK)
+        broken("the built-in model does not load");
+    if (ql_moderator_set_model(m, model, 0.0) != QL_OK)
+        broken("set_model failed");
     static char whole[1 << 16], cut[1 << 16];
     const ql_moderation *r;
     if (ql_moderate(m, msg, msg_len, &r) == QL_OK) {

@@ -647,10 +647,12 @@ typedef enum ql_hit_kind {
     QL_HIT_COOCCURRENCE,       /* all words of a co-occurrence rule, near */
     QL_HIT_DOXXING,            /* an exposure word with identifiers */
     QL_HIT_SELF_DISCLOSURE,    /* a self-disclosure phrase with identifiers */
-    QL_HIT_IDENTIFIER          /* an identifier a doxxing hit exposes */
+    QL_HIT_IDENTIFIER,         /* an identifier a doxxing hit exposes */
+    QL_HIT_MODEL               /* the model's reading of a stretch of text */
 } ql_hit_kind;
 
-/* "word", "cooccurrence", "doxxing", "self_disclosure", "identifier". */
+/* "word", "cooccurrence", "doxxing", "self_disclosure", "identifier",
+ * "model". */
 const char *ql_hit_kind_name(ql_hit_kind kind);
 
 typedef struct ql_hit {
@@ -699,6 +701,52 @@ ql_status ql_moderate(ql_moderator *moderator, const uint8_t *data, size_t lengt
 ql_status ql_moderate_begin(ql_moderator *moderator);
 ql_status ql_moderate_write(ql_moderator *moderator, const uint8_t *data, size_t length);
 ql_status ql_moderate_finish(ql_moderator *moderator, const ql_moderation **out);
+
+/* The model: a linear classifier of wording over the same folded view,
+ * for harmful messages that name no lexicon word (docs/moderate.md
+ * "Model").  It reads the message in windows of 64 characters (Latin
+ * words count as one) and reports the window whose strongest category
+ * beats "benign" by the most; above the threshold (log-odds, in nats) the
+ * message is at least `review`, with a QL_HIT_MODEL hit.  Never `block`:
+ * a model's guess is sent to a person. */
+typedef struct ql_model ql_model;
+
+/* The built-in model, trained at build time from data/moderate/. */
+ql_status ql_model_load_builtin(const ql_allocator *allocator, ql_model **out);
+/* A model file written by ql_model_trainer (`qinglang model train`);
+ * QL_ERULE if the bytes are not one. */
+ql_status ql_model_load(const uint8_t *data, size_t length, const ql_allocator *allocator,
+                        ql_model **out);
+void      ql_model_destroy(ql_model *model);
+/* Class 0 is "benign"; the others are categories. */
+size_t      ql_model_class_count(const ql_model *model);
+const char *ql_model_class_name(const ql_model *model, size_t index);
+double      ql_model_threshold(const ql_model *model);
+
+/* Uses `model` (NULL: none, the default) from the next message on, with
+ * `threshold` (log-odds; a NaN: the model's own).  The model must outlive
+ * the moderator's use of it. */
+ql_status ql_moderator_set_model(ql_moderator *moderator, const ql_model *model,
+                                 double threshold);
+
+/* Training: messages with their category ("benign" or NULL for class 0);
+ * then multinomial logistic regression (AdaGrad, a fixed shuffle: the
+ * same data gives the same bytes).  `bits`: 2^bits hashed features
+ * (12..22).  At most 7 categories. */
+typedef struct ql_model_trainer ql_model_trainer;
+ql_status ql_model_trainer_create(unsigned bits, const ql_allocator *allocator,
+                                  ql_model_trainer **out);
+void      ql_model_trainer_destroy(ql_model_trainer *trainer);
+ql_status ql_model_trainer_add(ql_model_trainer *trainer, const char *category,
+                               const uint8_t *text, size_t length);
+/* Messages from training data: one "category<TAB>text" a line ('#'
+ * starts a comment line, empty lines are skipped).  On QL_ERULE `*line`
+ * is the first bad line's number and nothing of the data is kept. */
+ql_status ql_model_trainer_add_tsv(ql_model_trainer *trainer, const uint8_t *data,
+                                   size_t length, size_t *line);
+/* Trains and serialises; the bytes stay the trainer's. */
+ql_status ql_model_trainer_train(ql_model_trainer *trainer, unsigned epochs, double threshold,
+                                 const uint8_t **out, size_t *out_length);
 
 /* -------------------------------------------------------------- helpers */
 

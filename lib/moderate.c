@@ -41,6 +41,7 @@
 #include "builtin.h"
 #include "internal.h"
 #include "moderate.h"
+#include "modmodel.h"
 
 #define QL__MOD_MAX_GAP    8u      /* noise characters allowed inside a word */
 #define QL__MOD_MAX_REV    512u    /* characters of right-to-left overrides also viewed reversed */
@@ -51,20 +52,8 @@
 #define QL__MOD_MAX_PARTS  8u      /* words of one co-occurrence rule */
 #define QL__MOD_MAX_HITS   (1u << 24)
 
-/* ------------------------------------------------------------ classes */
-
-enum {
-    C_NOISE = 1,   /* skipped between the characters of a word */
-    C_WORD  = 2,   /* Latin letter or digit after folding: whole-word rules */
-    C_DIGIT = 4,
-    C_LEET  = 8,   /* '@' and '$': noise, or a letter right after letters */
-    C_CJK   = 16,
-    C_UNDERSCORE = 32, /* noise, but joins words ("tmd_id" is one word) */
-    C_CLAUSE = 64      /* noise that ends a clause: ，。；：？！、 and line breaks */
-};
-
-#define FOLD_CP(e)    ((e) & 0x1FFFFFu)
-#define FOLD_CLASS(e) ((e) >> 24)
+/* The classes (C_NOISE, C_CJK, ...) and FOLD_CP / FOLD_CLASS are in
+ * moderate.h: the model (modmodel.c) folds text the same way. */
 
 static uint32_t        g_fold[0x10000];
 /* Chinese characters that fold to themselves (all but the traditional
@@ -1891,6 +1880,9 @@ typedef struct pii {
 struct ql_moderator {
     ql_allocator      allocator;
     const ql_lexicon *lx;
+    const ql_model   *model;       /* NULL: none */
+    double            model_threshold;
+    ql__mm            mm;
     ql_scanner       *scanner;     /* PII, for doxxing; NULL without */
     ql_stream        *stream;
     int               open;
@@ -2061,6 +2053,7 @@ ql_status ql_moderate_begin(ql_moderator *m)
         m->stream = NULL;
     }
     clear_message(m);
+    ql__mm_begin(&m->mm, m->model);
     if (m->scanner) {
         ql_scan_options o;
         ql_scan_options_init(&o);
@@ -2731,6 +2724,7 @@ ql_status ql_moderate_write(ql_moderator *m, const uint8_t *data, size_t length)
         if (st != QL_OK)
             return m->error != QL_OK ? m->error : st;
     }
+    ql__mm_write(&m->mm, data, length, m->offset);
     size_t used = 0;
     if (m->npend) {
         /* Characters starting in the bytes the last chunk cut: decode
@@ -2800,7 +2794,10 @@ static int hit_cmp(const void *a, const void *b)
         return x->start < y->start ? -1 : 1;
     if (x->end != y->end)
         return x->end > y->end ? -1 : 1;
-    return strcmp(x->category, y->category);
+    int c = strcmp(x->category, y->category);
+    if (c)
+        return c;
+    return (x->kind > y->kind) - (x->kind < y->kind);
 }
 
 static double severity_weight(ql_severity s)
@@ -3342,6 +3339,25 @@ ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
         st = doxxing(m);
     if (st != QL_OK)
         return st;
+    ql__mm_finish(&m->mm);
+    double margin = ql__mm_margin(&m->mm);
+    const char *model_cat = NULL;
+    if (m->model && margin > m->model_threshold) {
+        /* The model: review, never block (ql_moderator_set_model). */
+        ql_hit h;
+        memset(&h, 0, sizeof h);
+        h.kind = QL_HIT_MODEL;
+        h.rule_id = "model";
+        h.category = model_cat = m->model->names[m->mm.best_class];
+        h.severity = QL_SEVERITY_MEDIUM;
+        h.confidence = round(10000 / (1 + exp(-margin))) / 10000;
+        h.word = "model";
+        h.form = "model";
+        h.start = m->mm.best_start;
+        h.end = m->mm.best_end;
+        if (ql__vec_push(&m->allocator, &m->out_hits, &h) != QL_OK)
+            return QL_ENOMEM;
+    }
     sort_small(m->out_hits.items, m->out_hits.count, sizeof(ql_hit), hit_cmp);
     ql_decision overall = QL_DECISION_PASS;
     for (size_t i = 0; i < lx->category_count; i++) {
@@ -3359,6 +3375,24 @@ ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
         if (ql__vec_push(&m->allocator, &m->scores, &cs) != QL_OK)
             return QL_ENOMEM;
     }
+    if (model_cat) {
+        ql_category_score *cs = m->scores.items;
+        size_t i = 0;
+        while (i < m->scores.count && strcmp(cs[i].category, model_cat) != 0)
+            i++;
+        if (i == m->scores.count) {
+            ql_category_score ms;
+            ms.category = model_cat;
+            ms.score = round(10000 / (1 + exp(-margin))) / 10000;
+            ms.decision = QL_DECISION_REVIEW;
+            if (ql__vec_push(&m->allocator, &m->scores, &ms) != QL_OK)
+                return QL_ENOMEM;
+        } else if (cs[i].decision < QL_DECISION_REVIEW) {
+            cs[i].decision = QL_DECISION_REVIEW;
+        }
+        if (overall < QL_DECISION_REVIEW)
+            overall = QL_DECISION_REVIEW;
+    }
     m->result.decision = overall;
     m->result.scores = m->scores.items;
     m->result.score_count = m->scores.count;
@@ -3366,6 +3400,17 @@ ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
     m->result.hit_count = m->out_hits.count;
     m->result.length = m->offset;
     *out = &m->result;
+    return QL_OK;
+}
+
+ql_status ql_moderator_set_model(ql_moderator *m, const ql_model *model, double threshold)
+{
+    if (!m || m->open)
+        return m ? QL_ESTATE : QL_EINVAL;
+    if (!isnan(threshold) && !(fabs(threshold) < 1e6))
+        return QL_EINVAL;
+    m->model = model;
+    m->model_threshold = isnan(threshold) && model ? model->threshold : threshold;
     return QL_OK;
 }
 
@@ -3401,8 +3446,22 @@ const char *ql_hit_kind_name(ql_hit_kind k)
     case QL_HIT_DOXXING: return "doxxing";
     case QL_HIT_SELF_DISCLOSURE: return "self_disclosure";
     case QL_HIT_IDENTIFIER: return "identifier";
+    case QL_HIT_MODEL: return "model";
     }
     return "?";
+}
+
+/* The folded entry (FOLD_CP | FOLD_CLASS << 24) of any code point, for
+ * the model (modmodel.c); ql__fold_table() first. */
+const uint32_t *ql__fold_table(void)
+{
+    pthread_once(&g_fold_once, fold_init);
+    return g_fold;
+}
+
+uint32_t ql__fold_entry(uint32_t cp)
+{
+    return fold(cp);
 }
 
 /* For tests and docs: the folded form of one character and whether it is

@@ -31,6 +31,25 @@ extern const size_t      ql__pinyin_count;
 extern const char *const ql__english[];
 extern const size_t      ql__english_count;
 
+/* Character classes of the folded view (lib/moderate.c fold_compute). */
+enum {
+    C_NOISE = 1,   /* skipped between the characters of a word */
+    C_WORD  = 2,   /* Latin letter or digit after folding: whole-word rules */
+    C_DIGIT = 4,
+    C_LEET  = 8,   /* '@' and '$': noise, or a letter right after letters */
+    C_CJK   = 16,
+    C_UNDERSCORE = 32, /* noise, but joins words ("tmd_id" is one word) */
+    C_CLAUSE = 64      /* noise that ends a clause: ，。；：？！、 and line breaks */
+};
+
+#define FOLD_CP(e)    ((e) & 0x1FFFFFu)
+#define FOLD_CLASS(e) ((e) >> 24)
+
+/* The fold table of the BMP, filled on first use, and the entry of any
+ * code point (above the BMP computed); lib/moderate.c. */
+const uint32_t *ql__fold_table(void);
+uint32_t        ql__fold_entry(uint32_t cp);
+
 /* For tests: the folded form of one character, whether it is noise. */
 uint32_t ql__moderate_fold(uint32_t cp, int *noise);
 
