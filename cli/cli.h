@@ -79,6 +79,7 @@ int       parse_encoding(const char *name, ql_encoding *out);
 int       cmd_redact(int argc, char **argv);
 int       cmd_evidence(int argc, char **argv);
 int       moderate_main(int argc, char **argv);
+int       cmd_model(int argc, char **argv);
 ql_lexicon *build_lexicon(const char *const *files, size_t count, int builtin,
                           const char *list_category, ql_severity list_severity);
 

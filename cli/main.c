@@ -69,6 +69,7 @@ static void usage(FILE *out)
           "       qinglang redact [OPTIONS] [PATH|-]... (see qinglang redact --help)\n"
           "       qinglang rules check FILE...\n"
           "       qinglang rules list [--rules FILE]... [--no-builtin] [--format text|json]\n"
+          "       qinglang model train|info ... (see qinglang model --help)\n"
           "       qinglang version\n"
           "\n"
           "scan options:\n"
@@ -1023,6 +1024,8 @@ int main(int argc, char **argv)
         return ql_serve_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "keys") == 0)
         return ql_keys_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "model") == 0)
+        return cmd_model(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("qinglang %s\n", ql_version());
         return EXIT_CLEAN;

@@ -7,6 +7,7 @@
  * file or a line of any size costs constant memory besides its hits.
  */
 #include <errno.h>
+#include <math.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,31 @@ typedef struct mod_options {
     uint64_t bytes;
 } mod_options;
 
+/* The built-in model, or a model file (`qinglang model train`). */
+static ql_model *load_model(const char *path)
+{
+    ql_model *model = NULL;
+    if (!path) {
+        ql_status st = ql_model_load_builtin(NULL, &model);
+        if (st != QL_OK)
+            fprintf(stderr, "%s: the built-in model: %s\n", progname, ql_status_message(st));
+        return model;
+    }
+    uint8_t *data;
+    size_t len;
+    if (read_file(path, &data, &len) != 0) {
+        fprintf(stderr, "%s: %s: %s\n", progname, path, strerror(errno));
+        return NULL;
+    }
+    ql_status st = ql_model_load(data, len, NULL, &model);
+    free(data);
+    if (st == QL_ERULE)
+        fprintf(stderr, "%s: %s: not a qinglang model file (or a damaged one)\n", progname, path);
+    else if (st != QL_OK)
+        fprintf(stderr, "%s: %s: %s\n", progname, path, ql_status_message(st));
+    return model;
+}
+
 static void mod_usage(FILE *out)
 {
     fputs("usage: qinglang scan --moderate [OPTIONS] [PATH|-]...\n"
@@ -46,6 +72,9 @@ static void mod_usage(FILE *out)
           "  --rules FILE                 PII rules for doxxing (repeatable)\n"
           "  --no-builtin                 do not load the built-in PII rules\n"
           "  --no-doxxing                 no PII scan: lexicons only\n"
+          "  --model FILE                 the model to use (`qinglang model train`; default built-in)\n"
+          "  --no-model                   lexicons only: no model\n"
+          "  --model-threshold X          the model's log-odds for review (default the model's)\n"
           "  --exclude GLOB               skip matching paths (repeatable)\n"
           "  --reveal                     print identifiers' raw values (masked by default)\n"
           "  --stats                      print counts and throughput to stderr\n"
@@ -163,15 +192,15 @@ static void put_result(mod_options *o, const char *path, uint64_t line, uint64_t
             if (h->masked && !o->reveal) {
                 fputc(' ', out);
                 fputs(h->masked, out);
-            } else if (h->kind == QL_HIT_COOCCURRENCE && !o->reveal) {
-                /* its span may hold anything between the words: personal
-                 * data too; the words that met are its `word` */
+            } else if ((h->kind == QL_HIT_COOCCURRENCE || h->kind == QL_HIT_MODEL) && !o->reveal) {
+                /* its span may hold anything between the words (a model's
+                 * window, anything): personal data too */
             } else if (h->start >= t->base && h->end <= t->base + t->len) {
                 fputs(" \"", out);
                 text_visible(out, t->buf + (h->start - t->base), (size_t)(h->end - h->start));
                 fputc('"', out);
             }
-            if (strcmp(h->form, "text") && strcmp(h->form, "pii"))
+            if (strcmp(h->form, "text") && strcmp(h->form, "pii") && h->kind != QL_HIT_MODEL)
                 fprintf(out, " (%s)", h->form);
             fputc('\n', out);
         }
@@ -215,7 +244,8 @@ static void put_result(mod_options *o, const char *path, uint64_t line, uint64_t
                 cli_json_string(out, (const char *)t->buf + (h->start - t->base),
                                 (size_t)(h->end - h->start));
             }
-        } else if (have && (h->kind != QL_HIT_COOCCURRENCE || o->reveal)) {
+        } else if (have && ((h->kind != QL_HIT_COOCCURRENCE && h->kind != QL_HIT_MODEL) ||
+                            o->reveal)) {
             fputs(",\"text\":", out);
             cli_json_string(out, (const char *)t->buf + (h->start - t->base),
                             (size_t)(h->end - h->start));
@@ -400,7 +430,10 @@ int moderate_main(int argc, char **argv)
     const char **rule_files = xcalloc((size_t)argc + 1, sizeof *rule_files);
     size_t npaths = 0, nglobs = 0, nlex = 0;
     rule_args ra = {rule_files, 0, 1};
-    int builtin_lex = 1, doxxing = 1, rc = EXIT_ERROR;
+    int builtin_lex = 1, doxxing = 1, rc = EXIT_ERROR, use_model = 1;
+    const char *model_path = NULL;
+    double model_threshold = NAN;
+    ql_model *model = NULL;
     const char *list_category = "custom.lexicon";
     ql_severity list_severity = QL_SEVERITY_MEDIUM;
     ql_lexicon *lx = NULL;
@@ -453,6 +486,20 @@ int moderate_main(int argc, char **argv)
             ra.builtin = 0;
         } else if (strcmp(a, "--no-doxxing") == 0) {
             doxxing = 0;
+        } else if (strcmp(a, "--model") == 0) {
+            VALUE();
+            model_path = val;
+            use_model = 1;
+        } else if (strcmp(a, "--no-model") == 0) {
+            use_model = 0;
+        } else if (strcmp(a, "--model-threshold") == 0) {
+            VALUE();
+            char *end;
+            model_threshold = strtod(val, &end);
+            if (end == val || *end || !(fabs(model_threshold) < 1e6)) {
+                fprintf(stderr, "%s: --model-threshold takes a number (log-odds)\n", progname);
+                goto done;
+            }
         } else if (strcmp(a, "--exclude") == 0) {
             VALUE();
             globs[nglobs++] = val;
@@ -486,6 +533,10 @@ int moderate_main(int argc, char **argv)
         goto done;
     if (ql_moderator_create(lx, rules, NULL, &m) != QL_OK)
         die_oom();
+    if (use_model && !(model = load_model(model_path)))
+        goto done;
+    if (ql_moderator_set_model(m, model, model_threshold) != QL_OK)
+        goto done;
 
     for (size_t i = 0; i < npaths; i++) {
         struct stat st;
@@ -547,6 +598,7 @@ done:
     }
     free(files.items);
     ql_moderator_destroy(m);
+    ql_model_destroy(model);
     ql_rules_destroy(rules);
     ql_lexicon_destroy(lx);
     free(paths);

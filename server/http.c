@@ -185,6 +185,14 @@ static ql_moderator *thread_moderator(srv_generation *gen, size_t ruleset, int d
         ql_moderator_create(gen->lexicon, gen->rulesets[ruleset], NULL,
                             &c->moderators[ruleset]) != QL_OK)
         c->moderators[ruleset] = NULL;
+    /* POST /v1/moderate uses the model; the gateway's answer check
+     * (above, without doxxing) does not: it blocks, and a model only
+     * sends to review (docs/gateway.md). */
+    if (c->moderators[ruleset] &&
+        ql_moderator_set_model(c->moderators[ruleset], gen->model, NAN) != QL_OK) {
+        ql_moderator_destroy(c->moderators[ruleset]);
+        c->moderators[ruleset] = NULL;
+    }
     return c->moderators[ruleset];
 }
 

@@ -109,6 +109,7 @@ typedef struct srv_generation {
     srv_evidence *evidence;       /* NULL: no `evidence:` section */
     struct srv_gateway *gateway;  /* NULL: no `gateway:` section (server/gateway.h) */
     ql_lexicon  *lexicon;         /* moderation (POST /v1/moderate): built-ins + `moderation:` */
+    ql_model    *model;           /* moderation.model: built-in, a file, or NULL (false) */
 } srv_generation;
 
 /* A reload's outcome when it fails: a sentence and the rule compiler's

@@ -56,6 +56,44 @@ static void add_diagnostics(ql_compiler *c, srv_build_error *err)
         add_diagnostic(err, ql_compiler_diagnostic(c, i));
 }
 
+/* The moderation model (docs/moderate.md "Model"): the built-in one,
+ * `model: false` none, `model: FILE` a file of `qinglang model train`.
+ * 0 done (*out NULL when none), -1 with err's message. */
+static int build_model(const char *config_path, json_t *section, ql_model **out,
+                       srv_build_error *err)
+{
+    json_t *v = section && json_is_object(section) ? json_object_get(section, "model") : NULL;
+    *out = NULL;
+    ql_status st;
+    if (json_is_false(v))
+        return 0;
+    if (!v || json_is_true(v)) {
+        st = ql_model_load_builtin(NULL, out);
+        if (st != QL_OK)
+            snprintf(err->message, sizeof err->message, "built-in model: %s", ql_status_message(st));
+        return st == QL_OK ? 0 : -1;
+    }
+    char path[PATH_MAX];
+    uint8_t *data = NULL;
+    size_t length = 0;
+    if (!json_is_string(v) || resolve(config_path, json_string_value(v), path, sizeof path) != 0) {
+        snprintf(err->message, sizeof err->message, "moderation.model: expected true, false or a file name");
+        return -1;
+    }
+    if (srv_read_file(path, 64u << 20, &data, &length) != 0) {
+        snprintf(err->message, sizeof err->message, "%.300s: %.100s", path, strerror(errno));
+        return -1;
+    }
+    st = ql_model_load(data, length, NULL, out);
+    free(data);
+    if (st != QL_OK) {
+        snprintf(err->message, sizeof err->message, "%.300s: %.100s", path,
+                 st == QL_ERULE ? "not a qinglang model file (or a damaged one)" : ql_status_message(st));
+        return -1;
+    }
+    return 0;
+}
+
 /* The moderation lexicon: the built-in lexicons unless `builtin: false`,
  * then the files of `lexicons:` (YAML or word lists, docs/moderate.md).
  * A broken file fails the build (and so a reload) with its diagnostics. */
@@ -68,7 +106,7 @@ static ql_lexicon *build_lexicon(const char *config_path, json_t *section, srv_b
     json_t *builtin = section ? json_object_get(section, "builtin") : NULL;
     if (section && !json_is_object(section)) {
         snprintf(err->message, sizeof err->message,
-                 "moderation: expected a mapping (builtin, lexicons, list_category)");
+                 "moderation: expected a mapping (builtin, lexicons, list_category, model)");
         return NULL;
     }
     if (files && !json_is_array(files)) {
@@ -224,6 +262,7 @@ void srv_generation_release(srv_generation *gen)
     srv_evidence_close(gen->evidence);
     srv_gateway_free(gen->gateway);
     ql_lexicon_destroy(gen->lexicon);
+    ql_model_destroy(gen->model);
     free(gen);
 }
 
@@ -536,6 +575,8 @@ srv_generation *srv_generation_build(const char *config_path, uint64_t id,
         }
     }
     if (!(gen->lexicon = build_lexicon(config_path, json_object_get(root, "moderation"), err)))
+        goto out;
+    if (build_model(config_path, json_object_get(root, "moderation"), &gen->model, err) != 0)
         goto out;
     if ((v = json_object_get(root, "gateway")) &&
         !(gen->gateway = srv_gateway_build(config_path, v, gen, msg, msize)))

@@ -59,14 +59,20 @@ if [ -f "$src/tests/moderate/heldout/evasion.jsonl" ] && [ -f "$src/tests/modera
     cat "$T/heldout.out"
 fi
 
-# The blind sets (tests/moderate/blind, blind2, blind3, each written by a
-# helper who saw neither the lexicons, the engine nor the other sets; each
-# measured one round of lexicon work and then directed the next, so only
-# blind4 is still unseen; docs/moderate.md, "Measured"): floors that catch
-# a regression, not the issue's bar.
-for set in blind:0.95 blind2:0.95 blind3:0.95 blind4:0.85; do
+# The blind sets (tests/moderate/blind .. blind5, each written by a helper
+# who saw neither the lexicons, the engine nor the other sets).  blind ..
+# blind4 each measured one round of work and then became development data
+# (the model trains on them, scripts/model-data.py); blind5 is the held-out
+# set the model is measured on (docs/moderate.md, "Measured").  Floors that
+# catch a regression, not the issue's bar: with the model, and lexicons
+# alone (--no-model).
+for set in blind:0.95 blind2:0.95 blind3:0.95 blind4:0.95 blind5:0.93 \
+           blind4:0.85:--no-model blind5:0.82:--no-model; do
     name=${set%%:*}
-    floor=${set#*:}
+    rest=${set#*:}
+    floor=${rest%%:*}
+    arg=
+    [ "$rest" != "$floor" ] && arg=--arg=${rest#*:}
     if [ -f "$src/tests/moderate/$name/check.py" ]; then
         python3 "$src/tests/moderate/$name/check.py" >"$T/$name-check.out" 2>&1 ||
             fail "tests/moderate/$name/check.py: $(cat "$T/$name-check.out")"
@@ -76,9 +82,10 @@ for set in blind:0.95 blind2:0.95 blind3:0.95 blind4:0.85; do
             fail "check_blind.py $name: $(cat "$T/$name-check.out")"
     fi
     python3 "$src/tests/moderate/score.py" --qinglang "$ql" --min-detection "$floor" --max-fp 0.01 \
-        --blind "$src/tests/moderate/$name/evasion.jsonl" \
+        --blind "$src/tests/moderate/$name/evasion.jsonl" $arg \
         --benign "$src/tests/moderate/$name/benign.txt" >"$T/$name.out" 2>&1 ||
-        fail "$name below its floors: $(cat "$T/$name.out")"
+        fail "$name $arg below its floors: $(cat "$T/$name.out")"
+    echo "$name $arg:"
     grep -v '^  ' "$T/$name.out"
 done
 
@@ -261,6 +268,10 @@ assert r == {"decision": "block", "scores": {"harmful.cyber_violence": 0.8075},
                        "start": 12, "end": 21}]}, r
 r = post("/v1/moderate", {"text": "今天天气不错"})
 assert r == {"decision": "pass", "scores": {}, "hits": []}, r
+# wording no lexicon word names: the model (built-in), review, never block
+r = post("/v1/moderate", {"text": "这种人建议原地 z s，活着纯纯浪费粮食"})
+assert r["decision"] == "review" and [h["kind"] for h in r["hits"]] == ["model"], r
+assert r["hits"][0]["category"] == "harmful.cyber_violence" and r["hits"][0]["start"] == 0, r
 r = post("/v1/moderate", {"text": "快来 加 微 信 领 红 包"})
 assert r["decision"] == "block" and r["hits"][0]["word"] == "加微信领红包", r
 assert r["hits"][0]["rule"] == "list.harmful.fraud.high", r
