@@ -80,6 +80,7 @@ int       cmd_redact(int argc, char **argv);
 int       cmd_evidence(int argc, char **argv);
 int       moderate_main(int argc, char **argv);
 int       cmd_model(int argc, char **argv);
+ql_model *cli_load_model(const char *path);
 ql_lexicon *build_lexicon(const char *const *files, size_t count, int builtin,
                           const char *list_category, ql_severity list_severity);
 

@@ -178,29 +178,13 @@ done:
 
 static int model_info(int argc, char **argv)
 {
-    ql_model *m = NULL;
-    ql_status st;
     if (argc > 1) {
         model_usage(stderr);
         return EXIT_ERROR;
     }
-    if (argc == 0) {
-        st = ql_model_load_builtin(NULL, &m);
-    } else {
-        uint8_t *data;
-        size_t len;
-        if (read_file(argv[0], &data, &len) != 0) {
-            fprintf(stderr, "%s: %s: %s\n", progname, argv[0], strerror(errno));
-            return EXIT_ERROR;
-        }
-        st = ql_model_load(data, len, NULL, &m);
-        free(data);
-    }
-    if (st != QL_OK) {
-        fprintf(stderr, "%s: %s: %s\n", progname, argc ? argv[0] : "the built-in model",
-                st == QL_ERULE ? "not a qinglang model file (or a damaged one)" : ql_status_message(st));
+    ql_model *m = cli_load_model(argc ? argv[0] : NULL);
+    if (!m)
         return EXIT_ERROR;
-    }
     printf("threshold %g\nclasses %zu\n", ql_model_threshold(m), ql_model_class_count(m));
     for (size_t i = 0; i < ql_model_class_count(m); i++)
         printf("  %s\n", ql_model_class_name(m, i));

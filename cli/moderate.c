@@ -32,8 +32,9 @@ typedef struct mod_options {
     uint64_t bytes;
 } mod_options;
 
-/* The built-in model, or a model file (`qinglang model train`). */
-static ql_model *load_model(const char *path)
+/* The built-in model (path NULL), or a model file (`qinglang model
+ * train`); NULL after saying why on stderr.  Also `qinglang model info`. */
+ql_model *cli_load_model(const char *path)
 {
     ql_model *model = NULL;
     if (!path) {
@@ -533,7 +534,7 @@ int moderate_main(int argc, char **argv)
         goto done;
     if (ql_moderator_create(lx, rules, NULL, &m) != QL_OK)
         die_oom();
-    if (use_model && !(model = load_model(model_path)))
+    if (use_model && !(model = cli_load_model(model_path)))
         goto done;
     if (ql_moderator_set_model(m, model, model_threshold) != QL_OK)
         goto done;

@@ -3341,8 +3341,10 @@ ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
         return st;
     ql__mm_finish(&m->mm);
     double margin = ql__mm_margin(&m->mm);
+    double model_conf = 0;
     const char *model_cat = NULL;
     if (m->model && margin > m->model_threshold) {
+        model_conf = round(10000 / (1 + exp(-margin))) / 10000;
         /* The model: review, never block (ql_moderator_set_model). */
         ql_hit h;
         memset(&h, 0, sizeof h);
@@ -3350,7 +3352,7 @@ ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
         h.rule_id = "model";
         h.category = model_cat = m->model->names[m->mm.best_class];
         h.severity = QL_SEVERITY_MEDIUM;
-        h.confidence = round(10000 / (1 + exp(-margin))) / 10000;
+        h.confidence = model_conf;
         h.word = "model";
         h.form = "model";
         h.start = m->mm.best_start;
@@ -3383,7 +3385,7 @@ ql_status ql_moderate_finish(ql_moderator *m, const ql_moderation **out)
         if (i == m->scores.count) {
             ql_category_score ms;
             ms.category = model_cat;
-            ms.score = round(10000 / (1 + exp(-margin))) / 10000;
+            ms.score = model_conf;
             ms.decision = QL_DECISION_REVIEW;
             if (ql__vec_push(&m->allocator, &m->scores, &ms) != QL_OK)
                 return QL_ENOMEM;

@@ -181,14 +181,13 @@ static ql_moderator *thread_moderator(srv_generation *gen, size_t ruleset, int d
     }
     if (!c->moderators && !(c->moderators = calloc(c->count, sizeof *c->moderators)))
         return NULL;
-    if (!c->moderators[ruleset] &&
-        ql_moderator_create(gen->lexicon, gen->rulesets[ruleset], NULL,
-                            &c->moderators[ruleset]) != QL_OK)
-        c->moderators[ruleset] = NULL;
     /* POST /v1/moderate uses the model; the gateway's answer check
      * (above, without doxxing) does not: it blocks, and a model only
-     * sends to review (docs/gateway.md). */
-    if (c->moderators[ruleset] &&
+     * sends to review (docs/gateway.md).  The cache is the generation's,
+     * so the model is set once, with the moderator. */
+    if (!c->moderators[ruleset] &&
+        ql_moderator_create(gen->lexicon, gen->rulesets[ruleset], NULL,
+                            &c->moderators[ruleset]) == QL_OK &&
         ql_moderator_set_model(c->moderators[ruleset], gen->model, NAN) != QL_OK) {
         ql_moderator_destroy(c->moderators[ruleset]);
         c->moderators[ruleset] = NULL;
